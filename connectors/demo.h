@@ -1,0 +1,16 @@
+/* The built-in demo feed: a thread that publishes ticker item updates through cg_bus, the same
+ * cross-thread path the Kafka and MQTT connectors use, so a first run shows live data with no
+ * broker. */
+#ifndef CG_DEMO_H
+#define CG_DEMO_H
+
+#include "../gateway/bus.h"
+#include "../gateway/config.h"
+
+typedef struct cg_demo cg_demo_t;
+
+cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_bus_t *bus);
+/* Stops and joins the thread. */
+void cg_demo_stop(cg_demo_t *d);
+
+#endif

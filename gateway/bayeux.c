@@ -1,0 +1,819 @@
+#include "bayeux.h"
+#include "channel.h"
+#include "log.h"
+#include "strmap.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define TAG "bayeux"
+
+typedef struct browser {
+    unsigned held; /* long-poll connects held by this browser's sessions */
+    char id[CG_BROWSER_ID_MAX];
+} browser_t;
+
+struct cg_bayeux {
+    const cg_config_t *cfg;
+    cg_strmap_t *sessions;     /* id -> cg_session_t */
+    cg_session_t *all;         /* list of every session */
+    cg_strmap_t *browsers;     /* BAYEUX_BROWSER -> browser_t */
+    cg_channel_index_t *channels;
+    uint64_t publish_seq;
+    uint64_t next_message_id;
+    cg_session_t **doomed;     /* overflowed during a fan-out, destroyed after it */
+    size_t ndoomed, doomed_cap;
+    unsigned char rnd[256];
+    size_t rnd_left;
+    cg_bayeux_stats_t stats;
+    cg_log_limit_t overflow_limit, error_limit, bus_limit;
+};
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static void random_id(cg_bayeux_t *b, char *out, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (size_t i = 0; i < n; i++) {
+        if (b->rnd_left == 0) {
+            ssize_t got = getrandom(b->rnd, sizeof(b->rnd), 0);
+            CG_ASSERT(got == (ssize_t)sizeof(b->rnd));
+            b->rnd_left = sizeof(b->rnd);
+        }
+        out[i] = alphabet[b->rnd[--b->rnd_left] & 63];
+    }
+    out[n] = '\0';
+}
+
+static void comma(cg_buf_t *out)
+{
+    if (out->len)
+        cg_buf_append(out, ",", 1);
+}
+
+/* Encoded message id, or "" when absent or unusable. */
+static int encode_id(json_t *msg, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    json_t *id = json_object_get(msg, "id");
+    if (!id)
+        return 0;
+    if (!json_is_string(id) && !json_is_integer(id))
+        return -1;
+    char *enc = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!enc)
+        return -1;
+    size_t len = strlen(enc);
+    int rc = len < outlen ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, enc, len + 1);
+    free(enc);
+    return rc;
+}
+
+static void append_advice(cg_bayeux_t *b, cg_buf_t *out, const char *reconnect, int64_t interval,
+                          bool with_timeout, bool multiple_clients)
+{
+    cg_buf_printf(out, ",\"advice\":{\"reconnect\":\"%s\",\"interval\":%lld", reconnect,
+                  (long long)interval);
+    if (with_timeout)
+        cg_buf_printf(out, ",\"timeout\":%lld", (long long)b->cfg->bayeux.timeout_ms);
+    if (multiple_clients)
+        cg_buf_append_str(out, ",\"multiple-clients\":true");
+    cg_buf_append(out, "}", 1);
+}
+
+/* Starts a reply object: {"channel":...,"successful":...[,"clientId"][,"id"] — unclosed. */
+static void reply_head(cg_buf_t *out, const char *channel, bool ok, const char *client_id,
+                       const char *id)
+{
+    comma(out);
+    cg_buf_append_str(out, "{\"channel\":");
+    cg_buf_append_json_string(out, channel, strlen(channel));
+    cg_buf_printf(out, ",\"successful\":%s", ok ? "true" : "false");
+    if (client_id && client_id[0])
+        cg_buf_printf(out, ",\"clientId\":\"%s\"", client_id);
+    if (id && id[0])
+        cg_buf_printf(out, ",\"id\":%s", id);
+}
+
+static void reply_error(cg_bayeux_t *b, cg_buf_t *out, const char *channel, const char *client_id,
+                        const char *id, const char *error, const cg_request_info_t *info)
+{
+    b->stats.errors++;
+    reply_head(out, channel ? channel : "", false, client_id, id);
+    cg_buf_append_str(out, ",\"error\":");
+    cg_buf_append_json_string(out, error, strlen(error));
+    if (!strncmp(error, "402:", 4))
+        append_advice(b, out, "handshake", 0, false, false);
+    cg_buf_append(out, "}", 1);
+    cg_log_limited(&b->error_limit, CG_LOG_INFO, TAG, "%s %s: %s",
+                   info && info->peer ? info->peer : "-", channel ? channel : "(no channel)",
+                   error);
+}
+
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+static browser_t *browser_get(cg_bayeux_t *b, const char *id, bool create)
+{
+    browser_t *br = cg_strmap_get(b->browsers, id, strlen(id));
+    if (br || !create)
+        return br;
+    br = calloc(1, sizeof(*br));
+    if (!br)
+        return NULL;
+    snprintf(br->id, sizeof(br->id), "%s", id);
+    if (cg_strmap_put(b->browsers, br->id, strlen(br->id), br)) {
+        free(br);
+        return NULL;
+    }
+    return br;
+}
+
+static void browser_uncount(cg_bayeux_t *b, cg_conn_t *c)
+{
+    if (!c->counted_browser)
+        return;
+    c->counted_browser = false;
+    browser_t *br = browser_get(b, c->browser, false);
+    if (!br)
+        return;
+    if (--br->held == 0) {
+        cg_strmap_remove(b->browsers, br->id, strlen(br->id));
+        free(br);
+    }
+}
+
+static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *info)
+{
+    cg_session_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    do {
+        random_id(b, s->id, CG_SESSION_ID_LEN);
+    } while (cg_strmap_get(b->sessions, s->id, CG_SESSION_ID_LEN));
+    if (cg_strmap_put(b->sessions, s->id, CG_SESSION_ID_LEN, s)) {
+        free(s);
+        return NULL;
+    }
+    s->transport = info->transport;
+    s->idle_since_ms = cg_now_ms();
+    if (info->browser)
+        snprintf(s->browser, sizeof(s->browser), "%s", info->browser);
+    s->next = b->all;
+    if (b->all)
+        b->all->prev = s;
+    b->all = s;
+    b->stats.sessions_created++;
+    b->stats.by_transport[s->transport]++;
+    return s;
+}
+
+static void release_connect(cg_bayeux_t *b, cg_conn_t *c, cg_release_t why);
+
+static void session_destroy(cg_bayeux_t *b, cg_session_t *s, cg_release_t why)
+{
+    if (s->conn) {
+        cg_conn_t *c = s->conn;
+        if (c->connect == CG_CONNECT_HELD)
+            release_connect(b, c, why);
+        if (s->conn) {
+            s->conn->session = NULL;
+            s->conn = NULL;
+        }
+        c->ops->wake(c); /* WebSocket closes or answers; polling writes its reply */
+    }
+    for (size_t i = 0; i < s->nsubs; i++)
+        cg_channel_unsubscribe(b->channels, s->subs[i]);
+    free(s->subs);
+    b->stats.queue_drops += s->count;
+    cg_session_clear_queue(s);
+    cg_strmap_remove(b->sessions, s->id, CG_SESSION_ID_LEN);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        b->all = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    b->stats.by_transport[s->transport]--;
+    free(s);
+}
+
+static cg_session_t *session_find(cg_bayeux_t *b, json_t *msg)
+{
+    const char *id = json_string_value(json_object_get(msg, "clientId"));
+    if (!id)
+        return NULL;
+    cg_session_t *s = cg_strmap_get(b->sessions, id, strlen(id));
+    return s && !s->doomed ? s : NULL;
+}
+
+/* ---- connects ------------------------------------------------------------------------------ */
+
+/* Moves what is queued into the conn (polling transports answer with it) and cuts the
+ * session<->conn link, except for a WebSocket, which keeps delivering between connects. */
+static void release_connect(cg_bayeux_t *b, cg_conn_t *c, cg_release_t why)
+{
+    CG_ASSERT(c->connect == CG_CONNECT_HELD);
+    c->connect = CG_CONNECT_RELEASED;
+    c->release = why;
+    browser_uncount(b, c);
+    cg_session_t *s = c->session;
+    if (s) {
+        s->idle_since_ms = cg_now_ms();
+        s->connected = true;
+        if (c->transport != CG_TRANSPORT_WEBSOCKET) {
+            cg_frame_t *f;
+            while ((f = cg_session_dequeue(s))) {
+                if (cg_conn_push_frame(c, f)) {
+                    cg_frame_release(f);
+                    b->stats.queue_drops++;
+                }
+            }
+            s->conn = NULL;
+            c->session = NULL;
+        }
+    }
+    c->ops->wake(c);
+}
+
+void cg_bayeux_release_for_messages(cg_bayeux_t *b, cg_conn_t *c)
+{
+    if (c->connect == CG_CONNECT_HELD)
+        release_connect(b, c, CG_RELEASE_MESSAGES);
+}
+
+void cg_bayeux_take_connect_reply(cg_bayeux_t *b, cg_conn_t *c, cg_buf_t *out)
+{
+    if (c->connect != CG_CONNECT_RELEASED)
+        return;
+    c->connect = CG_CONNECT_NONE;
+    const int64_t interval = b->cfg->bayeux.interval_ms;
+    switch (c->release) {
+    case CG_RELEASE_OVERFLOW:
+        reply_head(out, "/meta/connect", false, c->client_id, c->connect_id);
+        cg_buf_append_str(out, ",\"error\":\"409::queue_overflow\"");
+        append_advice(b, out, "handshake", 0, false, false);
+        break;
+    case CG_RELEASE_SHUTDOWN:
+        reply_head(out, "/meta/connect", false, c->client_id, c->connect_id);
+        cg_buf_append_str(out, ",\"error\":\"503::server shutting down\"");
+        append_advice(b, out, "handshake", 1000, false, false);
+        break;
+    case CG_RELEASE_DISCONNECTED:
+        reply_head(out, "/meta/connect", true, c->client_id, c->connect_id);
+        append_advice(b, out, "none", 0, false, false);
+        break;
+    case CG_RELEASE_MULTIPLE_CLIENTS:
+        reply_head(out, "/meta/connect", true, c->client_id, c->connect_id);
+        append_advice(b, out, "retry", b->cfg->bayeux.multiple_clients_interval_ms, true, true);
+        break;
+    default:
+        reply_head(out, "/meta/connect", true, c->client_id, c->connect_id);
+        append_advice(b, out, "retry", interval, true, false);
+        break;
+    }
+    cg_buf_append(out, "}", 1);
+}
+
+void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *c)
+{
+    browser_uncount(b, c);
+    cg_session_t *s = c->session;
+    if (s && s->conn == c) {
+        s->conn = NULL;
+        if (c->connect == CG_CONNECT_HELD)
+            s->idle_since_ms = cg_now_ms();
+    }
+    c->session = NULL;
+    c->connect = CG_CONNECT_NONE;
+    /* Frames taken at release never reached the client: count them as dropped. */
+    b->stats.queue_drops += c->nframes;
+    cg_conn_clear_frames(c);
+}
+
+static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t *msg,
+                           const char *id, const cg_request_info_t *info, cg_buf_t *replies)
+{
+    const char *ctype = json_string_value(json_object_get(msg, "connectionType"));
+    cg_transport_t t = info->transport;
+    if (ctype) {
+        cg_transport_t named;
+        if (cg_transport_from_name(ctype, &named)) {
+            reply_error(b, replies, "/meta/connect", s->id, id, "400::unknown connectionType",
+                        info);
+            return;
+        }
+        /* A streaming client POSTs its connect; the request type says how to answer. */
+        if (named == CG_TRANSPORT_HTTP_STREAMING && t == CG_TRANSPORT_LONG_POLLING)
+            t = named;
+    }
+    if (c->connect != CG_CONNECT_NONE && c->session != s) {
+        reply_error(b, replies, "/meta/connect", s->id, id, "400::connect already pending", info);
+        return;
+    }
+    /* A newer connect replaces a held one: answer the old one first. */
+    if (s->conn && s->conn->connect == CG_CONNECT_HELD) {
+        cg_conn_t *old = s->conn;
+        release_connect(b, old, CG_RELEASE_REPLACED);
+        if (old == c) /* WebSocket: same socket; its reply goes out before this one's */
+            cg_bayeux_take_connect_reply(b, c, replies);
+    }
+    if (c->connect == CG_CONNECT_RELEASED)
+        cg_bayeux_take_connect_reply(b, c, replies);
+    if (s->conn && s->conn != c) {
+        s->conn->session = NULL;
+        s->conn = NULL;
+    }
+    if (s->transport != t) {
+        b->stats.by_transport[s->transport]--;
+        b->stats.by_transport[t]++;
+        s->transport = t;
+    }
+    c->transport = t;
+
+    int64_t timeout = b->cfg->bayeux.timeout_ms;
+    json_t *adv = json_object_get(json_object_get(msg, "advice"), "timeout");
+    if (json_is_integer(adv) && json_integer_value(adv) >= 0 &&
+        json_integer_value(adv) < timeout)
+        timeout = json_integer_value(adv);
+    if (!s->connected)
+        timeout = 0; /* the first connect is answered at once, as CometD does */
+
+    snprintf(c->connect_id, sizeof(c->connect_id), "%s", id);
+    memcpy(c->client_id, s->id, sizeof(c->client_id));
+    c->session = s;
+    s->conn = c;
+    c->connect = CG_CONNECT_HELD;
+    c->deadline_ms = cg_now_ms() + (uint64_t)timeout;
+    s->idle_since_ms = 0;
+
+    bool polling = t == CG_TRANSPORT_LONG_POLLING || t == CG_TRANSPORT_CALLBACK_POLLING;
+    if (polling && timeout > 0 && s->browser[0]) {
+        /* One held long-poll per browser: HTTP/1.1 browsers have few connections per host. */
+        browser_t *br = browser_get(b, s->browser, true);
+        if (br && br->held > 0) {
+            release_connect(b, c, CG_RELEASE_MULTIPLE_CLIENTS);
+            return;
+        }
+        if (br) {
+            br->held++;
+            c->counted_browser = true;
+            snprintf(c->browser, sizeof(c->browser), "%s", s->browser);
+        }
+    }
+    if (timeout == 0)
+        release_connect(b, c, CG_RELEASE_IMMEDIATE);
+    else if (s->count > 0)
+        c->ops->wake(c); /* WebSocket writes them; polling releases with them */
+}
+
+/* ---- publish ------------------------------------------------------------------------------- */
+
+typedef struct fanout {
+    cg_bayeux_t *b;
+    cg_frame_t *frame;
+    uint64_t seq;
+} fanout_t;
+
+static void deliver(void *subscriber, void *arg)
+{
+    fanout_t *fo = arg;
+    cg_session_t *s = subscriber;
+    if (s->last_publish_seq == fo->seq || s->doomed)
+        return;
+    s->last_publish_seq = fo->seq;
+    cg_bayeux_t *b = fo->b;
+    const cg_limits_config_t *lim = &b->cfg->limits;
+    if (cg_session_enqueue(s, fo->frame, (size_t)lim->queue_messages, (size_t)lim->queue_bytes)) {
+        /* Destroying now would unsubscribe while the index is being walked. */
+        s->doomed = true;
+        b->stats.queue_drops++;
+        if (b->ndoomed == b->doomed_cap) {
+            size_t cap = b->doomed_cap ? b->doomed_cap * 2 : 16;
+            cg_session_t **d = realloc(b->doomed, cap * sizeof(*d));
+            CG_ASSERT(d != NULL);
+            b->doomed = d;
+            b->doomed_cap = cap;
+        }
+        b->doomed[b->ndoomed++] = s;
+        return;
+    }
+    b->stats.deliveries++;
+    if (s->count == 1 && s->conn)
+        s->conn->ops->wake(s->conn);
+}
+
+static void fan_out(cg_bayeux_t *b, const char *channel, cg_frame_t *frame)
+{
+    fanout_t fo = {b, frame, ++b->publish_seq};
+    b->stats.messages_in++;
+    cg_channel_publish(b->channels, channel, deliver, &fo);
+    for (size_t i = 0; i < b->ndoomed; i++) {
+        cg_session_t *s = b->doomed[i];
+        cg_log_limited(&b->overflow_limit, CG_LOG_WARN, TAG,
+                       "session %s: queue over its bounds (%zu messages, %zu bytes): messages are "
+                       "being dropped and the session is ended",
+                       s->id, s->count, s->queued_bytes);
+        b->stats.sessions_overflowed++;
+        session_destroy(b, s, CG_RELEASE_OVERFLOW);
+    }
+    b->ndoomed = 0;
+}
+
+/* {"channel":C,"data":D,"id":I}: the one encoding every subscriber shares. */
+static cg_frame_t *encode_message(const char *channel, const char *data, size_t data_len,
+                                  const char *id)
+{
+    cg_buf_t buf;
+    cg_buf_init(&buf, 0);
+    cg_buf_append_str(&buf, "{\"channel\":\"");
+    cg_buf_append_str(&buf, channel); /* valid names need no escaping */
+    cg_buf_append_str(&buf, "\",\"data\":");
+    cg_buf_append(&buf, data, data_len);
+    if (id && id[0]) {
+        cg_buf_append_str(&buf, ",\"id\":");
+        cg_buf_append_str(&buf, id);
+    }
+    if (cg_buf_append(&buf, "}", 1)) {
+        cg_buf_free(&buf);
+        return NULL;
+    }
+    cg_frame_t *f = cg_frame_create(cg_buf_data(&buf), buf.len);
+    cg_buf_free(&buf);
+    return f;
+}
+
+void cg_bayeux_publish_data(cg_bayeux_t *b, const char *channel, const char *data, size_t len)
+{
+    cg_channel_kind_t kind;
+    if (cg_channel_validate(channel, strlen(channel), (size_t)b->cfg->limits.max_channel_length,
+                            &kind) ||
+        kind != CG_CHANNEL_PLAIN || cg_channel_is_meta(channel)) {
+        b->stats.bus_rejected++;
+        cg_log_limited(&b->bus_limit, CG_LOG_WARN, TAG,
+                       "bus message for invalid channel '%.100s' dropped", channel);
+        return;
+    }
+    char id[32];
+    snprintf(id, sizeof(id), "\"%llx\"", (unsigned long long)++b->next_message_id);
+    cg_frame_t *f = encode_message(channel, data, len, id);
+    if (!f)
+        return;
+    fan_out(b, channel, f);
+    cg_frame_release(f);
+}
+
+static void handle_publish(cg_bayeux_t *b, cg_session_t *s, json_t *msg, const char *channel,
+                           const char *id, const cg_request_info_t *info, cg_buf_t *replies)
+{
+    cg_channel_kind_t kind;
+    if (cg_channel_validate(channel, strlen(channel), (size_t)b->cfg->limits.max_channel_length,
+                            &kind) ||
+        kind != CG_CHANNEL_PLAIN) {
+        char err[400];
+        snprintf(err, sizeof(err), "405:%.300s:invalid channel", channel);
+        reply_error(b, replies, channel, s->id, id, err, info);
+        return;
+    }
+    json_t *data = json_object_get(msg, "data");
+    if (!data) {
+        reply_error(b, replies, channel, s->id, id, "400::missing data", info);
+        return;
+    }
+    if (!cg_channel_is_service(channel)) {
+        char *enc = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!enc) {
+            reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
+            return;
+        }
+        size_t enc_len = strlen(enc);
+        if (enc_len > (size_t)b->cfg->limits.max_message_size) {
+            free(enc);
+            reply_error(b, replies, channel, s->id, id, "413::message too large", info);
+            return;
+        }
+        cg_frame_t *f = encode_message(channel, enc, enc_len, id);
+        free(enc);
+        if (!f) {
+            reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
+            return;
+        }
+        /* The reply goes first: the publisher sees its ack before its own message. */
+        reply_head(replies, channel, true, s->id, id);
+        cg_buf_append(replies, "}", 1);
+        fan_out(b, channel, f);
+        cg_frame_release(f);
+        return;
+    }
+    reply_head(replies, channel, true, s->id, id);
+    cg_buf_append(replies, "}", 1);
+}
+
+/* ---- subscribe ----------------------------------------------------------------------------- */
+
+static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, const char *meta,
+                                const char *id, bool subscribe, const cg_request_info_t *info,
+                                cg_buf_t *replies)
+{
+    json_t *sub = json_object_get(msg, "subscription");
+    size_t n = json_is_array(sub) ? json_array_size(sub) : 1;
+    if (!(json_is_string(sub) || (json_is_array(sub) && n > 0))) {
+        reply_error(b, replies, meta, s->id, id, "400::missing subscription", info);
+        return;
+    }
+    /* Validate all first so a batch subscribe either fully applies or not at all. */
+    size_t adds = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_is_array(sub) ? json_array_get(sub, i) : sub;
+        const char *name = json_string_value(e);
+        char err[400];
+        if (!name) {
+            reply_error(b, replies, meta, s->id, id, "400::subscription must be a string", info);
+            return;
+        }
+        if (cg_channel_validate(name, strlen(name), (size_t)b->cfg->limits.max_channel_length,
+                                NULL)) {
+            snprintf(err, sizeof(err), "405:%.300s:invalid channel", name);
+            reply_error(b, replies, meta, s->id, id, err, info);
+            return;
+        }
+        if (subscribe && cg_channel_is_meta(name)) {
+            snprintf(err, sizeof(err), "403:%.300s:meta channels cannot be subscribed", name);
+            reply_error(b, replies, meta, s->id, id, err, info);
+            return;
+        }
+        if (subscribe && !cg_channel_is_service(name) && !cg_session_find_sub(s, name))
+            adds++;
+    }
+    if (subscribe && s->nsubs + adds > (size_t)b->cfg->limits.max_subscriptions) {
+        char err[128];
+        snprintf(err, sizeof(err), "403::too many subscriptions (limit %lld)",
+                 (long long)b->cfg->limits.max_subscriptions);
+        reply_error(b, replies, meta, s->id, id, err, info);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_is_array(sub) ? json_array_get(sub, i) : sub);
+        cg_subscription_t *have = cg_session_find_sub(s, name);
+        if (subscribe) {
+            // /service/** is never broadcast, so a subscription there would never fire.
+            if (have || cg_channel_is_service(name))
+                continue;
+            cg_subscription_t *ns = cg_channel_subscribe(b->channels, name, s);
+            if (!ns || cg_session_add_sub(s, ns)) {
+                if (ns)
+                    cg_channel_unsubscribe(b->channels, ns);
+                reply_error(b, replies, meta, s->id, id, "500::out of memory", info);
+                return;
+            }
+        } else if (have) {
+            cg_session_remove_sub(s, have);
+            cg_channel_unsubscribe(b->channels, have);
+        }
+    }
+    reply_head(replies, meta, true, s->id, id);
+    char *enc = json_dumps(sub, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (enc) {
+        cg_buf_append_str(replies, ",\"subscription\":");
+        cg_buf_append_str(replies, enc);
+        free(enc);
+    }
+    cg_buf_append(replies, "}", 1);
+}
+
+/* ---- handshake ----------------------------------------------------------------------------- */
+
+static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
+                             const cg_request_info_t *info, cg_buf_t *replies)
+{
+    json_t *types = json_object_get(msg, "supportedConnectionTypes");
+    bool offered[CG_TRANSPORT_COUNT] = {false};
+    bool any = false;
+    if (types && !json_is_array(types)) {
+        reply_error(b, replies, "/meta/handshake", NULL, id,
+                    "400::supportedConnectionTypes must be an array", info);
+        return;
+    }
+    if (!types) { /* an old client that says nothing takes what it came with */
+        offered[info->transport] = any = true;
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(types, i, t)
+    {
+        cg_transport_t tt;
+        const char *name = json_string_value(t);
+        if (name && !cg_transport_from_name(name, &tt))
+            offered[tt] = any = true;
+    }
+    if (!any) {
+        reply_error(b, replies, "/meta/handshake", NULL, id,
+                    "301::unsupported connection types", info);
+        return;
+    }
+    if (cg_strmap_count(b->sessions) >= (size_t)b->cfg->limits.max_sessions) {
+        cg_log_limited(&b->error_limit, CG_LOG_WARN, TAG,
+                       "%s: handshake refused: %lld sessions (limits.max_sessions)",
+                       info->peer ? info->peer : "-", (long long)b->cfg->limits.max_sessions);
+        reply_head(replies, "/meta/handshake", false, NULL, id);
+        cg_buf_append_str(replies, ",\"error\":\"503::too many sessions\"");
+        append_advice(b, replies, "handshake", 5000, false, false);
+        cg_buf_append(replies, "}", 1);
+        b->stats.errors++;
+        return;
+    }
+    cg_session_t *s = session_create(b, info);
+    if (!s) {
+        reply_error(b, replies, "/meta/handshake", NULL, id, "500::out of memory", info);
+        return;
+    }
+    reply_head(replies, "/meta/handshake", true, s->id, id);
+    cg_buf_append_str(replies, ",\"version\":\"1.0\",\"supportedConnectionTypes\":[");
+    bool first = true;
+    for (int k = 0; k < CG_TRANSPORT_COUNT; k++) {
+        if (!offered[k])
+            continue;
+        cg_buf_printf(replies, "%s\"%s\"", first ? "" : ",", cg_transport_name((cg_transport_t)k));
+        first = false;
+    }
+    cg_buf_append(replies, "]", 1);
+    append_advice(b, replies, "retry", b->cfg->bayeux.interval_ms, true, false);
+    /* ext is echoed, minus the extensions that ask the server to opt into features it does not
+     * implement: echoing "ack" would make CometD's client expect acknowledged delivery. */
+    json_t *ext = json_object_get(msg, "ext");
+    if (json_is_object(ext)) {
+        json_t *copy = json_copy(ext);
+        json_object_del(copy, "ack");
+        json_object_del(copy, "timesync");
+        if (json_object_size(copy) > 0) {
+            char *enc = json_dumps(copy, JSON_COMPACT);
+            if (enc) {
+                cg_buf_append_str(replies, ",\"ext\":");
+                cg_buf_append_str(replies, enc);
+                free(enc);
+            }
+        }
+        json_decref(copy);
+    }
+    cg_buf_append(replies, "}", 1);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg,
+                           const cg_request_info_t *info, cg_buf_t *replies)
+{
+    char id[CG_MESSAGE_ID_MAX];
+    if (!json_is_object(msg)) {
+        reply_error(b, replies, NULL, NULL, NULL, "400::message must be an object", info);
+        return;
+    }
+    if (encode_id(msg, id, sizeof(id))) {
+        reply_error(b, replies, NULL, NULL, NULL, "400::invalid id", info);
+        return;
+    }
+    const char *channel = json_string_value(json_object_get(msg, "channel"));
+    if (!channel) {
+        reply_error(b, replies, NULL, NULL, id, "400::missing channel", info);
+        return;
+    }
+    if (!strcmp(channel, "/meta/handshake")) {
+        handle_handshake(b, msg, id, info, replies);
+        return;
+    }
+    bool meta = cg_channel_is_meta(channel);
+    bool known_meta = !strcmp(channel, "/meta/connect") || !strcmp(channel, "/meta/subscribe") ||
+                      !strcmp(channel, "/meta/unsubscribe") ||
+                      !strcmp(channel, "/meta/disconnect");
+    if (meta && !known_meta) {
+        reply_error(b, replies, channel, NULL, id, "400::unknown meta channel", info);
+        return;
+    }
+    cg_session_t *s = session_find(b, msg);
+    if (!s) {
+        reply_error(b, replies, channel, json_string_value(json_object_get(msg, "clientId")),
+                    id, "402::session_unknown", info);
+        return;
+    }
+    if (!strcmp(channel, "/meta/connect"))
+        handle_connect(b, c, s, msg, id, info, replies);
+    else if (!strcmp(channel, "/meta/subscribe"))
+        handle_subscription(b, s, msg, channel, id, true, info, replies);
+    else if (!strcmp(channel, "/meta/unsubscribe"))
+        handle_subscription(b, s, msg, channel, id, false, info, replies);
+    else if (!strcmp(channel, "/meta/disconnect")) {
+        reply_head(replies, channel, true, s->id, id);
+        cg_buf_append(replies, "}", 1);
+        session_destroy(b, s, CG_RELEASE_DISCONNECTED);
+    } else
+        handle_publish(b, s, msg, channel, id, info, replies);
+}
+
+int cg_bayeux_handle(cg_bayeux_t *b, cg_conn_t *conn, const cg_request_info_t *info,
+                     const char *body, size_t len, cg_buf_t *replies)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (!root || !(json_is_array(root) || json_is_object(root))) {
+        json_decref(root);
+        reply_error(b, replies, NULL, NULL, NULL, "400::invalid json", info);
+        return CG_BAYEUX_EJSON;
+    }
+    size_t n = json_is_array(root) ? json_array_size(root) : 1;
+    if (n > (size_t)b->cfg->limits.max_batch) {
+        json_decref(root);
+        char err[96];
+        snprintf(err, sizeof(err), "400::too many messages in one request (limit %lld)",
+                 (long long)b->cfg->limits.max_batch);
+        reply_error(b, replies, NULL, NULL, NULL, err, info);
+        return CG_BAYEUX_EBATCH;
+    }
+    if (n == 0) {
+        json_decref(root);
+        reply_error(b, replies, NULL, NULL, NULL, "400::empty message batch", info);
+        return CG_BAYEUX_EJSON;
+    }
+    for (size_t i = 0; i < n; i++)
+        handle_message(b, conn, json_is_array(root) ? json_array_get(root, i) : root, info,
+                       replies);
+    json_decref(root);
+    return CG_BAYEUX_OK;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+cg_bayeux_t *cg_bayeux_create(const cg_config_t *cfg)
+{
+    cg_bayeux_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->cfg = cfg;
+    b->sessions = cg_strmap_create();
+    b->browsers = cg_strmap_create();
+    b->channels = cg_channel_index_create();
+    if (!b->sessions || !b->browsers || !b->channels) {
+        cg_bayeux_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void cg_bayeux_destroy(cg_bayeux_t *b)
+{
+    if (!b)
+        return;
+    while (b->all)
+        session_destroy(b, b->all, CG_RELEASE_SHUTDOWN);
+    cg_strmap_destroy(b->sessions);
+    cg_strmap_destroy(b->browsers); /* empty: every counted conn was released */
+    cg_channel_index_destroy(b->channels);
+    free(b->doomed);
+    free(b);
+}
+
+void cg_bayeux_tick(cg_bayeux_t *b)
+{
+    uint64_t now = cg_now_ms();
+    uint64_t max_interval = (uint64_t)b->cfg->bayeux.max_interval_ms;
+    cg_session_t *s = b->all;
+    while (s) {
+        cg_session_t *next = s->next;
+        cg_conn_t *c = s->conn;
+        if (c && c->connect == CG_CONNECT_HELD) {
+            if (now >= c->deadline_ms)
+                release_connect(b, c, CG_RELEASE_TIMEOUT);
+        } else if (s->idle_since_ms && now - s->idle_since_ms > max_interval) {
+            cg_log(CG_LOG_INFO, TAG, "session %s swept: no /meta/connect for %llu ms", s->id,
+                   (unsigned long long)(now - s->idle_since_ms));
+            b->stats.sessions_swept++;
+            session_destroy(b, s, CG_RELEASE_DISCONNECTED);
+        }
+        s = next;
+    }
+}
+
+void cg_bayeux_shutdown(cg_bayeux_t *b)
+{
+    for (cg_session_t *s = b->all; s; s = s->next) {
+        if (s->conn && s->conn->connect == CG_CONNECT_HELD)
+            release_connect(b, s->conn, CG_RELEASE_SHUTDOWN);
+    }
+}
+
+void cg_bayeux_count_out(cg_bayeux_t *b, size_t messages)
+{
+    b->stats.messages_out += messages;
+}
+
+void cg_bayeux_get_stats(const cg_bayeux_t *b, cg_bayeux_stats_t *out)
+{
+    *out = b->stats;
+    out->sessions = cg_strmap_count(b->sessions);
+    out->channels = cg_channel_index_channels(b->channels);
+    out->subscriptions = cg_channel_index_subscriptions(b->channels);
+}

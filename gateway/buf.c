@@ -1,0 +1,109 @@
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cg_buf_init(cg_buf_t *b, size_t headroom)
+{
+    b->base = NULL;
+    b->headroom = headroom;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void cg_buf_free(cg_buf_t *b)
+{
+    free(b->base);
+    b->base = NULL;
+    b->len = b->cap = 0;
+}
+
+void cg_buf_reset(cg_buf_t *b)
+{
+    b->len = 0;
+}
+
+int cg_buf_reserve(cg_buf_t *b, size_t extra)
+{
+    if (b->cap - b->len >= extra)
+        return 0;
+    size_t need = b->len + extra;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->base, b->headroom + cap);
+    if (!p)
+        return -1;
+    b->base = p;
+    b->cap = cap;
+    return 0;
+}
+
+int cg_buf_append(cg_buf_t *b, const void *p, size_t n)
+{
+    if (cg_buf_reserve(b, n))
+        return -1;
+    memcpy(b->base + b->headroom + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int cg_buf_append_str(cg_buf_t *b, const char *s)
+{
+    return cg_buf_append(b, s, strlen(s));
+}
+
+int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || cg_buf_reserve(b, (size_t)n + 1))
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->base + b->headroom + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (cg_buf_reserve(b, n + 2))
+        return -1;
+    if (cg_buf_append(b, "\"", 1))
+        return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (cg_buf_append(b, s + run, i - run))
+            return -1;
+        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            esc[2] = 0;
+        }
+        if (cg_buf_append_str(b, esc))
+            return -1;
+        run = i + 1;
+    }
+    if (cg_buf_append(b, s + run, n - run))
+        return -1;
+    return cg_buf_append(b, "\"", 1);
+}
+
+void cg_buf_consume(cg_buf_t *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->base + b->headroom, b->base + b->headroom + n, b->len - n);
+    b->len -= n;
+}

@@ -1,0 +1,92 @@
+/* Configuration: built-in defaults, overridden by a YAML file (-c) and the command line.
+ *
+ * One table (config.c: `settings[]`) lists every scalar key with its type, default and bounds;
+ * schemas/config.schema.json describes the same file (a test checks they agree). Sections owned by
+ * connectors (`kafka`, `mqtt`, `routes`) are kept as YAML subtrees and parsed by their modules.
+ * Bad values are errors naming file:line and key; nothing is clamped silently.
+ * Loaded once at start, then read-only. */
+#ifndef CG_CONFIG_H
+#define CG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "yaml_tree.h"
+
+typedef struct cg_limits_config {
+    int64_t max_body;           /* HTTP request body, bytes (413 above) */
+    int64_t max_ws_message;     /* WebSocket message, bytes (close 1009 above) */
+    int64_t max_sessions;
+    int64_t max_subscriptions;  /* per session */
+    int64_t max_channel_length;
+    int64_t max_batch;          /* messages per request or frame */
+    int64_t queue_messages;     /* per-session queue bound */
+    int64_t queue_bytes;
+    int64_t max_message_size;   /* one published message, encoded */
+} cg_limits_config_t;
+
+typedef struct cg_bayeux_config {
+    int64_t timeout_ms;         /* advice.timeout: a /meta/connect is held this long */
+    int64_t interval_ms;        /* advice.interval */
+    int64_t max_interval_ms;    /* a session without a connect for this long is swept */
+    int64_t multiple_clients_interval_ms;
+    int64_t ws_ping_s;          /* WebSocket keep-alive pings; 0 off */
+    char path[64];              /* mount point, "/cometd" */
+} cg_bayeux_config_t;
+
+typedef struct cg_demo_config {
+    bool enabled;
+    int64_t interval_ms;
+    char channel_prefix[64];    /* "/demo/ticker" */
+} cg_demo_config_t;
+
+typedef struct cg_bus_config {
+    int64_t max_messages;
+    int64_t max_bytes;
+} cg_bus_config_t;
+
+typedef struct cg_config {
+    char source[256];           /* file name, or "built-in" */
+    char listen_host[64];
+    int listen_port;
+    char static_dir[256];       /* "" disables static files */
+    char log_level[16];
+    int64_t stats_interval_ms;  /* period of /meta-free stats publishes on /cometgate/stats; 0 off */
+    cg_bayeux_config_t bayeux;
+    cg_limits_config_t limits;
+    cg_demo_config_t demo;
+    cg_bus_config_t bus;
+    cg_yaml_node_t *tree;       /* the whole file; connector sections are read from it */
+} cg_config_t;
+
+/* Fills built-in defaults. */
+void cg_config_defaults(cg_config_t *c);
+/* Loads `path` over the defaults. Every problem is reported through `report` as
+ * "file:line: key: problem"; returns the number of problems (0 = ok). */
+typedef void (*cg_config_report_fn)(void *arg, const char *line);
+int cg_config_load_file(cg_config_t *c, const char *path, cg_config_report_fn report, void *arg);
+/* Same, from text (tests, fuzzing). */
+int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size_t len,
+                        cg_config_report_fn report, void *arg);
+/* "host:port" into the listen fields. 0 or -1. */
+int cg_config_set_listen(cg_config_t *c, const char *hostport);
+void cg_config_free(cg_config_t *c);
+
+/* Sections whose keys a connector validates. A module registers before loading. */
+const cg_yaml_node_t *cg_config_section(const cg_config_t *c, const char *name);
+
+/* Iterates the scalar settings table (for the schema agreement test and --check-config). */
+typedef struct cg_config_setting_info {
+    const char *key;  /* dotted: "limits.max_body" */
+    const char *type; /* "integer", "boolean", "string" */
+    int64_t min, max;
+} cg_config_setting_info_t;
+size_t cg_config_settings(const cg_config_setting_info_t **out);
+/* Top-level sections that hold something other than table settings. */
+extern const char *const cg_config_sections[];
+
+/* Prints the effective settings as YAML. */
+void cg_config_print(const cg_config_t *c, void (*out)(void *arg, const char *line), void *arg);
+
+#endif

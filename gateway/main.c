@@ -1,0 +1,156 @@
+/* cometgate: bridges message buses (Kafka, MQTT) to browsers over Bayeux. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../connectors/demo.h"
+#include "bayeux.h"
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef CG_VERSION
+#define CG_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cometgate [-c FILE] [--listen HOST:PORT] [--check-config] [--version] "
+            "[--help]\n"
+            "\n"
+            "  -c, --config FILE     YAML configuration (default: built-in, with a demo feed)\n"
+            "  -l, --listen HOST:PORT  address to bind (overrides the configuration)\n"
+            "      --log-level LEVEL error, warn, notice, info or debug\n"
+            "      --check-config    load and validate the configuration, print it, exit\n"
+            "  -V, --version         print the version\n"
+            "  -h, --help            this text\n");
+}
+
+static void report_to_stderr(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", line);
+}
+
+static void print_line(void *arg, const char *line)
+{
+    fprintf((FILE *)arg, "%s\n", line);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {"log-level", required_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *listen = NULL, *log_level = NULL;
+    bool check_only = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'k':
+            check_only = true;
+            break;
+        case 'L':
+            log_level = optarg;
+            break;
+        case 'V':
+            printf("cometgate %s\n", CG_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cometgate: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    static cg_config_t cfg;
+    cg_config_defaults(&cfg);
+    if (config_path && cg_config_load_file(&cfg, config_path, report_to_stderr, NULL)) {
+        fprintf(stderr, "cometgate: configuration %s has errors\n", config_path);
+        cg_config_free(&cfg);
+        return 2;
+    }
+    if (listen && cg_config_set_listen(&cfg, listen)) {
+        fprintf(stderr, "cometgate: --listen: '%s' is not HOST:PORT\n", listen);
+        return 2;
+    }
+    if (log_level)
+        snprintf(cfg.log_level, sizeof(cfg.log_level), "%s", log_level);
+    cg_log_level_t lvl;
+    if (cg_log_level_from_name(cfg.log_level, &lvl)) {
+        fprintf(stderr, "cometgate: unknown log level '%s'\n", cfg.log_level);
+        return 2;
+    }
+    cg_log_set_level(lvl);
+    if (check_only) {
+        printf("# %s: ok\n", cfg.source);
+        cg_config_print(&cfg, print_line, stdout);
+        cg_config_free(&cfg);
+        return 0;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: the poll in lws_service must return */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    cg_bus_limits_t bl = {(size_t)cfg.bus.max_messages, (size_t)cfg.bus.max_bytes};
+    cg_bus_t *bus = cg_bus_create(&bl);
+    cg_bayeux_t *bayeux = cg_bayeux_create(&cfg);
+    cg_server_t *srv = NULL;
+    cg_demo_t *demo = NULL;
+    if (!bus || !bayeux)
+        goto out;
+    srv = cg_server_create(&cfg, bayeux, bus);
+    if (!srv)
+        goto out;
+    cg_bus_set_waker(bus, cg_server_wake, srv);
+    cg_log(CG_LOG_NOTICE, "main", "cometgate %s listening on %s:%d, Bayeux at %s (config: %s)",
+           CG_VERSION, cfg.listen_host, cg_server_port(srv), cfg.bayeux.path, cfg.source);
+    if (cfg.demo.enabled)
+        demo = cg_demo_start(&cfg.demo, bus);
+
+    rc = cg_server_run(srv, &stop_requested, 1000) ? 1 : 0;
+
+out:
+    /* Producers first: nothing may push into a bus whose loop is gone. */
+    if (bus)
+        cg_bus_close(bus);
+    cg_demo_stop(demo);
+    cg_server_destroy(srv);
+    cg_bayeux_destroy(bayeux);
+    cg_bus_destroy(bus);
+    cg_config_free(&cfg);
+    cg_log(CG_LOG_NOTICE, "main", "stopped");
+    return rc;
+}

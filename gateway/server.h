@@ -1,0 +1,29 @@
+/* The lws context: listening socket, mounts (Bayeux, /healthz, /stats, static files), the
+ * protocol callback that dispatches to the transports, the periodic tick, and graceful stop.
+ * Thread: everything runs on the caller of cg_server_run (the lws service thread). */
+#ifndef CG_SERVER_H
+#define CG_SERVER_H
+
+#include <signal.h>
+
+#include "bayeux.h"
+#include "bus.h"
+#include "config.h"
+
+typedef struct cg_server cg_server_t;
+
+/* Extra JSON for /stats: appends `"name":value` members (no leading comma). Loop thread. */
+typedef void (*cg_stats_fn)(void *arg, cg_buf_t *out);
+
+cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bus_t *bus);
+void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg);
+/* Serves until *stop becomes non-zero, then tells every session to re-handshake and gives the
+ * writes up to `drain_ms` to finish. 0 on a clean stop. */
+int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms);
+/* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */
+void cg_server_wake(void *srv);
+/* The port actually bound (useful with port 0). */
+int cg_server_port(const cg_server_t *srv);
+void cg_server_destroy(cg_server_t *srv);
+
+#endif

@@ -1,0 +1,115 @@
+/* Bayeux sessions and the connections that carry them.
+ *
+ * A session (cg_session_t) is what a handshake creates: an id, its subscriptions and a bounded
+ * queue of frames waiting for delivery. A connection (cg_conn_t) is a transport's handle on one
+ * socket or request; it is embedded in the transport's per-connection data. A session delivers
+ * through at most one connection at a time (`session->conn`): the WebSocket it connected on, or
+ * the HTTP request holding its /meta/connect.
+ *
+ * Thread: lws service thread only. Ownership: sessions are owned by the bayeux module; a session
+ * and its conn point at each other and both links are cut together (cg_conn_detach). */
+#ifndef CG_SESSION_H
+#define CG_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "frame.h"
+
+#define CG_SESSION_ID_LEN 24
+#define CG_MESSAGE_ID_MAX 80 /* encoded JSON of a message id */
+#define CG_BROWSER_ID_MAX 48
+
+typedef enum {
+    CG_TRANSPORT_WEBSOCKET = 0,
+    CG_TRANSPORT_LONG_POLLING,
+    CG_TRANSPORT_CALLBACK_POLLING,
+    CG_TRANSPORT_HTTP_STREAMING,
+    CG_TRANSPORT_COUNT
+} cg_transport_t;
+
+const char *cg_transport_name(cg_transport_t t);
+int cg_transport_from_name(const char *name, cg_transport_t *out);
+
+typedef struct cg_session cg_session_t;
+typedef struct cg_conn cg_conn_t;
+
+typedef struct cg_conn_ops {
+    /* The conn has something to write (messages queued, connect released): ask for a
+     * writeable callback. Never writes directly. */
+    void (*wake)(cg_conn_t *c);
+} cg_conn_ops_t;
+
+typedef enum {
+    CG_CONNECT_NONE = 0, /* no /meta/connect on this conn */
+    CG_CONNECT_HELD,     /* waiting for messages or the deadline */
+    CG_CONNECT_RELEASED, /* its reply is ready to be written */
+} cg_connect_state_t;
+
+typedef enum {
+    CG_RELEASE_IMMEDIATE = 0, /* first connect, or timeout 0 */
+    CG_RELEASE_TIMEOUT,
+    CG_RELEASE_MESSAGES,
+    CG_RELEASE_REPLACED,      /* a newer connect for the same session arrived */
+    CG_RELEASE_DISCONNECTED,  /* /meta/disconnect */
+    CG_RELEASE_OVERFLOW,      /* the session's queue overflowed; the session is gone */
+    CG_RELEASE_SHUTDOWN,
+    CG_RELEASE_MULTIPLE_CLIENTS,
+} cg_release_t;
+
+struct cg_conn {
+    const cg_conn_ops_t *ops;
+    cg_transport_t transport;
+    cg_session_t *session; /* delivers for this session; NULL when none */
+    /* The held /meta/connect, answered by cg_bayeux_take_connect_reply(). */
+    cg_connect_state_t connect;
+    cg_release_t release;
+    uint64_t deadline_ms;
+    bool counted_browser; /* counted in the browser's held long-polls */
+    char connect_id[CG_MESSAGE_ID_MAX];   /* encoded id of the connect, "" if it had none */
+    char client_id[CG_SESSION_ID_LEN + 1];
+    char browser[CG_BROWSER_ID_MAX];
+    /* Polling transports: frames taken from the session when the connect was released. */
+    cg_frame_t **frames;
+    size_t nframes, frames_cap;
+};
+
+struct cg_session {
+    char id[CG_SESSION_ID_LEN + 1];
+    cg_session_t *prev, *next;    /* every session, for the periodic sweep */
+    cg_conn_t *conn;              /* delivery target, or NULL */
+    cg_transport_t transport;     /* of the last connect */
+    bool connected;               /* a /meta/connect was answered */
+    uint64_t idle_since_ms;       /* when the last connect ended; sweep reference */
+    char browser[CG_BROWSER_ID_MAX];
+    /* queue: a ring of frames */
+    cg_frame_t **ring;
+    size_t ring_cap, head, count;
+    size_t queued_bytes;
+    /* subscriptions */
+    cg_subscription_t **subs;
+    size_t nsubs, subs_cap;
+    uint64_t last_publish_seq;    /* deduplicates overlapping subscriptions */
+    bool doomed;                  /* to be destroyed after the current fan-out */
+};
+
+/* Session queue. Returns 0, or -1 when the bounds would be exceeded or memory is short. */
+int cg_session_enqueue(cg_session_t *s, cg_frame_t *f, size_t max_messages, size_t max_bytes);
+/* Takes the oldest frame (the caller owns its reference); NULL when empty. */
+cg_frame_t *cg_session_dequeue(cg_session_t *s);
+void cg_session_clear_queue(cg_session_t *s);
+
+/* Subscription bookkeeping of the session (the index entries live in channel.c). */
+cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name);
+int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub);
+void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub);
+
+/* Conn helpers for transports. */
+void cg_conn_init(cg_conn_t *c, const cg_conn_ops_t *ops, cg_transport_t t);
+/* Polling transports: frames taken at release. */
+int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f);
+void cg_conn_clear_frames(cg_conn_t *c);
+
+#endif
