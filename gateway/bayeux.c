@@ -16,8 +16,22 @@ typedef struct browser {
     char id[CG_BROWSER_ID_MAX];
 } browser_t;
 
+struct cg_pending {
+    cg_pending_t *prev, *next; /* every pending publish, answered or not */
+    cg_conn_t *conn;           /* where the reply goes; NULL once that is gone */
+    bool answered;             /* the client has its reply (the broker timed out) */
+    uint64_t deadline_ms;
+    char client_id[CG_SESSION_ID_LEN + 1];
+    char id[CG_MESSAGE_ID_MAX];
+    char channel[];
+};
+
 struct cg_bayeux {
     const cg_config_t *cfg;
+    cg_outbound_fn outbound;
+    void *outbound_arg;
+    int64_t outbound_timeout_ms;
+    cg_pending_t *pendings;
     cg_strmap_t *sessions;     /* id -> cg_session_t */
     cg_session_t *all;         /* list of every session */
     cg_strmap_t *browsers;     /* BAYEUX_BROWSER -> browser_t */
@@ -294,6 +308,12 @@ void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *c)
     /* Frames taken at release never reached the client: count them as dropped. */
     b->stats.queue_drops += c->nframes;
     cg_conn_clear_frames(c);
+    if (c->pending) {
+        for (cg_pending_t *p = b->pendings; p; p = p->next)
+            if (p->conn == c)
+                p->conn = NULL;
+        c->pending = 0;
+    }
 }
 
 static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t *msg,
@@ -468,8 +488,73 @@ void cg_bayeux_publish_data(cg_bayeux_t *b, const char *channel, const char *dat
     cg_frame_release(f);
 }
 
-static void handle_publish(cg_bayeux_t *b, cg_session_t *s, json_t *msg, const char *channel,
-                           const char *id, const cg_request_info_t *info, cg_buf_t *replies)
+/* Offers a client publish to the outbound hook. 1 claimed, 0 not, -1 out of memory. */
+static int claim_outbound(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, const char *channel,
+                          const char *id, const char *data, size_t len)
+{
+    size_t clen = strlen(channel);
+    cg_pending_t *p = calloc(1, sizeof(*p) + clen + 1);
+    if (!p)
+        return -1;
+    memcpy(p->channel, channel, clen + 1);
+    memcpy(p->client_id, s->id, sizeof(p->client_id));
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->conn = c;
+    p->deadline_ms = cg_now_ms() + (uint64_t)b->outbound_timeout_ms;
+    if (!b->outbound(b->outbound_arg, channel, data, len, p)) {
+        free(p);
+        return 0;
+    }
+    b->stats.messages_in++;
+    c->pending++;
+    p->next = b->pendings;
+    if (b->pendings)
+        b->pendings->prev = p;
+    b->pendings = p;
+    return 1;
+}
+
+static void answer_pending(cg_bayeux_t *b, cg_pending_t *p, bool ok, const char *error)
+{
+    p->answered = true;
+    cg_conn_t *c = p->conn;
+    if (!c)
+        return;
+    p->conn = NULL;
+    c->pending--;
+    if (ok) {
+        reply_head(&c->replies, p->channel, true, p->client_id, p->id);
+        cg_buf_append(&c->replies, "}", 1);
+    } else {
+        reply_error(b, &c->replies, p->channel, p->client_id, p->id,
+                    error ? error : "500::publish failed", NULL);
+    }
+    c->ops->wake(c);
+}
+
+void cg_bayeux_set_outbound(cg_bayeux_t *b, cg_outbound_fn fn, void *arg, int64_t timeout_ms)
+{
+    b->outbound = fn;
+    b->outbound_arg = arg;
+    b->outbound_timeout_ms = timeout_ms;
+}
+
+void cg_bayeux_pending_complete(cg_bayeux_t *b, cg_pending_t *p, bool ok, const char *error)
+{
+    if (!p->answered)
+        answer_pending(b, p, ok, error);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        b->pendings = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    free(p);
+}
+
+static void handle_publish(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t *msg,
+                           const char *channel, const char *id, const cg_request_info_t *info,
+                           cg_buf_t *replies)
 {
     cg_channel_kind_t kind;
     if (cg_channel_validate(channel, strlen(channel), (size_t)b->cfg->limits.max_channel_length,
@@ -496,6 +581,15 @@ static void handle_publish(cg_bayeux_t *b, cg_session_t *s, json_t *msg, const c
             free(enc);
             reply_error(b, replies, channel, s->id, id, "413::message too large", info);
             return;
+        }
+        if (b->outbound) {
+            int claimed = claim_outbound(b, c, s, channel, id, enc, enc_len);
+            if (claimed != 0) {
+                free(enc);
+                if (claimed < 0)
+                    reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
+                return;
+            }
         }
         cg_frame_t *f = encode_message(channel, enc, enc_len, id);
         free(enc);
@@ -711,12 +805,13 @@ static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg,
         cg_buf_append(replies, "}", 1);
         session_destroy(b, s, CG_RELEASE_DISCONNECTED);
     } else
-        handle_publish(b, s, msg, channel, id, info, replies);
+        handle_publish(b, c, s, msg, channel, id, info, replies);
 }
 
 int cg_bayeux_handle(cg_bayeux_t *b, cg_conn_t *conn, const cg_request_info_t *info,
-                     const char *body, size_t len, cg_buf_t *replies)
+                     const char *body, size_t len)
 {
+    cg_buf_t *replies = &conn->replies;
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (!root || !(json_is_array(root) || json_is_object(root))) {
@@ -769,6 +864,11 @@ void cg_bayeux_destroy(cg_bayeux_t *b)
         return;
     while (b->all)
         session_destroy(b, b->all, CG_RELEASE_SHUTDOWN);
+    while (b->pendings) {
+        cg_pending_t *p = b->pendings;
+        b->pendings = p->next;
+        free(p);
+    }
     cg_strmap_destroy(b->sessions);
     cg_strmap_destroy(b->browsers); /* empty: every counted conn was released */
     cg_channel_index_destroy(b->channels);
@@ -794,6 +894,10 @@ void cg_bayeux_tick(cg_bayeux_t *b)
             session_destroy(b, s, CG_RELEASE_DISCONNECTED);
         }
         s = next;
+    }
+    for (cg_pending_t *p = b->pendings; p; p = p->next) {
+        if (!p->answered && now >= p->deadline_ms)
+            answer_pending(b, p, false, "504::broker timeout");
     }
 }
 

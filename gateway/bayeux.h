@@ -40,20 +40,31 @@ typedef struct cg_bayeux_stats {
     size_t channels, subscriptions;
 } cg_bayeux_stats_t;
 
-/* Hook for outbound routes: a client publish on a channel the hook claims is handed to it instead
- * of being broadcast. Installed by the connectors (issue: outbound routes). */
-typedef struct cg_bayeux_publish_hook cg_bayeux_publish_hook_t;
+/* Outbound routes: a client publish the hook claims is handed to a connector instead of being
+ * broadcast; it reaches subscribers when it comes back from the bus. */
+typedef struct cg_pending cg_pending_t; /* one client publish awaiting the broker's ack */
+/* Runs on the loop thread for each client publish (not /meta, not /service). Return 1 to claim
+ * it: the message is NOT broadcast locally and the reply waits for cg_bayeux_pending_complete;
+ * return 0 to let it be broadcast as usual. `data` is the encoded JSON of the message's data. */
+typedef int (*cg_outbound_fn)(void *arg, const char *channel, const char *data, size_t len,
+                              cg_pending_t *p);
+void cg_bayeux_set_outbound(cg_bayeux_t *b, cg_outbound_fn fn, void *arg, int64_t timeout_ms);
+/* Loop thread only (connector threads get there with cg_bus_call). Exactly once per claimed
+ * publish. After the timeout bayeux has already answered the client with 504::broker timeout and
+ * this call only frees it. `error` is "code::message", or NULL. */
+void cg_bayeux_pending_complete(cg_bayeux_t *b, cg_pending_t *p, bool ok, const char *error);
 
 cg_bayeux_t *cg_bayeux_create(const cg_config_t *cfg);
 void cg_bayeux_destroy(cg_bayeux_t *b);
 
 /* Handles one request body (a JSON array of messages or one message). Reply objects are appended
- * to `replies` comma-separated, without brackets. A /meta/connect leaves `conn` HELD (or
+ * to `conn->replies` comma-separated, without brackets; replies to claimed publishes come later
+ * (conn->pending counts them, and conn is woken). A /meta/connect leaves `conn` HELD (or
  * RELEASED when it is answered at once); its reply comes from cg_bayeux_take_connect_reply.
- * Returns CG_BAYEUX_OK or a negative CG_BAYEUX_E*; on an error `replies` holds one error
+ * Returns CG_BAYEUX_OK or a negative CG_BAYEUX_E*; on an error the replies hold one error
  * object. */
 int cg_bayeux_handle(cg_bayeux_t *b, cg_conn_t *conn, const cg_request_info_t *info,
-                     const char *body, size_t len, cg_buf_t *replies);
+                     const char *body, size_t len);
 
 /* A transport found its held connect has queued messages to carry (polling): release it now. */
 void cg_bayeux_release_for_messages(cg_bayeux_t *b, cg_conn_t *conn);

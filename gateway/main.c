@@ -147,6 +147,8 @@ out:
     if (bus)
         cg_bus_close(bus);
     cg_demo_stop(demo);
+    if (srv)
+        cg_server_drain_bus(srv);
     cg_server_destroy(srv);
     cg_bayeux_destroy(bayeux);
     cg_bus_destroy(bus);

@@ -269,7 +269,6 @@ static int http_request(cg_server_t *srv, cg_pss_t *pss)
     pss->resp_off = 0;
     pss->stream_headers_sent = false;
     cg_buf_reset(&pss->in);
-    cg_buf_reset(&pss->replies);
     cg_buf_reset(&pss->resp);
     cg_conn_init(&pss->conn, &cg_http_conn_ops, CG_TRANSPORT_LONG_POLLING);
     lws_get_peer_simple(wsi, pss->peer, sizeof(pss->peer));
@@ -430,6 +429,12 @@ static void bus_publish(void *arg, const char *channel, const char *data, size_t
     cg_bayeux_publish_data(srv->bayeux, channel, data, len);
 }
 
+void cg_server_drain_bus(cg_server_t *srv)
+{
+    cg_bus_handler_t h = {.publish = bus_publish, .arg = srv};
+    cg_bus_drain(srv->bus, &h);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -439,10 +444,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (srv) {
-            cg_bus_handler_t h = {.publish = bus_publish, .arg = srv};
-            cg_bus_drain(srv->bus, &h);
-        }
+        if (srv)
+            cg_server_drain_bus(srv);
         return 0;
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
@@ -474,7 +477,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->wsi = wsi;
             pss->srv = srv;
             cg_buf_init(&pss->in, 0);
-            cg_buf_init(&pss->replies, 0);
             cg_buf_init(&pss->resp, LWS_PRE);
         }
         return http_request(srv, pss);

@@ -22,6 +22,9 @@ void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg);
 int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms);
 /* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */
 void cg_server_wake(void *srv);
+/* Loop thread: dispatches what is on the bus now (used once more after connectors stopped, so
+ * their last completions run and free what they carry). */
+void cg_server_drain_bus(cg_server_t *srv);
 /* The port actually bound (useful with port 0). */
 int cg_server_port(const cg_server_t *srv);
 void cg_server_destroy(cg_server_t *srv);

@@ -111,9 +111,18 @@ void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub)
 
 void cg_conn_init(cg_conn_t *c, const cg_conn_ops_t *ops, cg_transport_t t)
 {
+    cg_buf_t replies = c->replies;
     memset(c, 0, sizeof(*c));
     c->ops = ops;
     c->transport = t;
+    c->replies = replies;
+    cg_buf_reset(&c->replies);
+}
+
+void cg_conn_free(cg_conn_t *c)
+{
+    cg_conn_clear_frames(c);
+    cg_buf_free(&c->replies);
 }
 
 int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "channel.h"
 #include "frame.h"
 
@@ -71,6 +72,11 @@ struct cg_conn {
     char connect_id[CG_MESSAGE_ID_MAX];   /* encoded id of the connect, "" if it had none */
     char client_id[CG_SESSION_ID_LEN + 1];
     char browser[CG_BROWSER_ID_MAX];
+    /* Replies to this conn's requests, comma-separated objects, waiting to be written. */
+    cg_buf_t replies;
+    /* Client publishes claimed by an outbound route whose broker ack has not come yet: a
+     * polling response waits for them. */
+    unsigned pending;
     /* Polling transports: frames taken from the session when the connect was released. */
     cg_frame_t **frames;
     size_t nframes, frames_cap;
@@ -106,8 +112,10 @@ cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name);
 int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub);
 void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub);
 
-/* Conn helpers for transports. */
+/* Conn helpers for transports. cg_conn_init keeps the replies buffer's memory (HTTP keep-alive
+ * reuses a conn); cg_conn_free releases it. */
 void cg_conn_init(cg_conn_t *c, const cg_conn_ops_t *ops, cg_transport_t t);
+void cg_conn_free(cg_conn_t *c);
 /* Polling transports: frames taken at release. */
 int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f);
 void cg_conn_clear_frames(cg_conn_t *c);

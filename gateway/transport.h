@@ -50,7 +50,6 @@ struct cg_pss {
     cg_pss_t *prev, *next; /* server's list of live WebSockets / held requests */
     bool listed;
     cg_buf_t in;      /* request body or WebSocket message being reassembled */
-    cg_buf_t replies; /* reply objects waiting to be written, comma separated */
     /* HTTP */
     cg_http_state_t state;
     cg_route_t route;

@@ -28,9 +28,9 @@ static void build_response(cg_pss_t *pss)
     }
     cg_buf_append(r, "[", 1);
     size_t start = r->len;
-    if (pss->replies.len)
-        cg_buf_append(r, cg_buf_data(&pss->replies), pss->replies.len);
-    cg_buf_reset(&pss->replies);
+    if (pss->conn.replies.len)
+        cg_buf_append(r, cg_buf_data(&pss->conn.replies), pss->conn.replies.len);
+    cg_buf_reset(&pss->conn.replies);
     for (size_t i = 0; i < c->nframes; i++) {
         if (r->len > start)
             cg_buf_append(r, ",", 1);
@@ -62,7 +62,7 @@ void cg_poll_request(cg_pss_t *pss, const char *body, size_t len)
         .peer = pss->peer,
     };
     cg_conn_init(&pss->conn, &cg_http_conn_ops, info.transport);
-    int rc = cg_bayeux_handle(b, &pss->conn, &info, body, len, &pss->replies);
+    int rc = cg_bayeux_handle(b, &pss->conn, &info, body, len);
     if (rc != CG_BAYEUX_OK)
         pss->status = 400;
     if (pss->conn.transport == CG_TRANSPORT_HTTP_STREAMING &&
@@ -70,7 +70,7 @@ void cg_poll_request(cg_pss_t *pss, const char *body, size_t len)
         cg_stream_start(pss);
         return;
     }
-    if (pss->conn.connect == CG_CONNECT_HELD) {
+    if (pss->conn.connect == CG_CONNECT_HELD || pss->conn.pending) {
         pss->state = HTTP_HELD;
         cg_server_list_add(pss->srv, pss);
         /* lws must not time the request out: bayeux's tick answers it. */
@@ -87,7 +87,7 @@ bool cg_poll_ready(cg_pss_t *pss)
     if (c->connect == CG_CONNECT_HELD && c->session && c->session->conn == c &&
         c->session->count > 0)
         cg_bayeux_release_for_messages(cg_server_bayeux(pss->srv), c);
-    if (c->connect != CG_CONNECT_RELEASED)
+    if (c->connect == CG_CONNECT_HELD || c->pending)
         return false;
     cg_server_list_remove(pss->srv, pss);
     build_response(pss);
@@ -99,6 +99,6 @@ void cg_poll_closed(cg_pss_t *pss)
     cg_bayeux_conn_closed(cg_server_bayeux(pss->srv), &pss->conn);
     cg_server_list_remove(pss->srv, pss);
     cg_buf_free(&pss->in);
-    cg_buf_free(&pss->replies);
+    cg_conn_free(&pss->conn);
     cg_buf_free(&pss->resp);
 }

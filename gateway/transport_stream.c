@@ -29,9 +29,9 @@ static size_t append_event(cg_pss_t *pss, cg_buf_t *out, bool final)
     cg_buf_init(&ev, 0);
     cg_buf_append_str(&ev, "data: [");
     size_t start = ev.len, n = 0;
-    if (pss->replies.len)
-        cg_buf_append(&ev, cg_buf_data(&pss->replies), pss->replies.len);
-    cg_buf_reset(&pss->replies);
+    if (pss->conn.replies.len)
+        cg_buf_append(&ev, cg_buf_data(&pss->conn.replies), pss->conn.replies.len);
+    cg_buf_reset(&pss->conn.replies);
     for (size_t i = 0; i < c->nframes; i++) {
         if (ev.len > start)
             cg_buf_append(&ev, ",", 1);
@@ -95,7 +95,7 @@ int cg_stream_writeable(cg_pss_t *pss)
     pss->resp_off = 0;
     bool final = c->connect == CG_CONNECT_RELEASED;
     cg_session_t *s = c->session && c->session->conn == c ? c->session : NULL;
-    if (!final && !pss->replies.len && !c->nframes && !(s && s->count))
+    if (!final && !pss->conn.replies.len && !c->nframes && !(s && s->count))
         return 0;
     append_event(pss, &pss->resp, final);
     if (final) {

@@ -22,7 +22,6 @@ void cg_ws_established(cg_pss_t *pss)
     pss->kind = PSS_WS;
     cg_conn_init(&pss->conn, &cg_ws_conn_ops, CG_TRANSPORT_WEBSOCKET);
     cg_buf_init(&pss->in, 0);
-    cg_buf_init(&pss->replies, 0);
     cg_buf_init(&pss->resp, LWS_PRE);
     lws_get_peer_simple(pss->wsi, pss->peer, sizeof(pss->peer));
     cg_server_list_add(pss->srv, pss);
@@ -45,22 +44,22 @@ int cg_ws_receive(cg_pss_t *pss, const void *in, size_t len)
         return 0;
     if (lws_frame_is_binary(pss->wsi)) {
         cg_buf_reset(&pss->in);
-        if (pss->replies.len)
-            cg_buf_append(&pss->replies, ",", 1);
-        cg_buf_append_str(&pss->replies,
+        if (pss->conn.replies.len)
+            cg_buf_append(&pss->conn.replies, ",", 1);
+        cg_buf_append_str(&pss->conn.replies,
                           "{\"successful\":false,\"error\":\"400::binary frames are not Bayeux\"}");
         lws_callback_on_writable(pss->wsi);
         return 0;
     }
     cg_request_info_t info = {.transport = CG_TRANSPORT_WEBSOCKET, .peer = pss->peer};
     cg_bayeux_t *b = cg_server_bayeux(pss->srv);
-    cg_bayeux_handle(b, &pss->conn, &info, cg_buf_data(&pss->in), pss->in.len, &pss->replies);
+    cg_bayeux_handle(b, &pss->conn, &info, cg_buf_data(&pss->in), pss->in.len);
     cg_buf_reset(&pss->in);
     if (pss->in.cap > 65536) /* a big message passed: don't keep its buffer per socket */
         cg_buf_free(&pss->in);
     if (pss->conn.connect == CG_CONNECT_RELEASED)
-        cg_bayeux_take_connect_reply(b, &pss->conn, &pss->replies);
-    if (pss->replies.len)
+        cg_bayeux_take_connect_reply(b, &pss->conn, &pss->conn.replies);
+    if (pss->conn.replies.len)
         lws_callback_on_writable(pss->wsi);
     return 0;
 }
@@ -82,16 +81,16 @@ int cg_ws_writeable(cg_pss_t *pss)
         pss->ws_ping_due = false;
         if (lws_write(pss->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
             return -1;
-        if (pss->replies.len || (s && s->count) || pss->conn.connect == CG_CONNECT_RELEASED ||
+        if (pss->conn.replies.len || (s && s->count) || pss->conn.connect == CG_CONNECT_RELEASED ||
             pss->ws_closing)
             lws_callback_on_writable(pss->wsi);
         return 0;
     }
     if (pss->conn.connect == CG_CONNECT_RELEASED)
-        cg_bayeux_take_connect_reply(b, &pss->conn, &pss->replies);
+        cg_bayeux_take_connect_reply(b, &pss->conn, &pss->conn.replies);
 
     /* Common case of a fan-out: one message, nothing else: send the shared frame as it is. */
-    if (!pss->replies.len && s && s->count == 1) {
+    if (!pss->conn.replies.len && s && s->count == 1) {
         cg_frame_t *f = cg_session_dequeue(s);
         int n = lws_write(pss->wsi, (unsigned char *)cg_frame_array(f), cg_frame_array_len(f),
                           LWS_WRITE_TEXT);
@@ -101,15 +100,15 @@ int cg_ws_writeable(cg_pss_t *pss)
         cg_bayeux_count_out(b, 1);
         goto after;
     }
-    if (!pss->replies.len && !(s && s->count))
+    if (!pss->conn.replies.len && !(s && s->count))
         goto after;
 
     cg_buf_t *out = &pss->resp;
     cg_buf_reset(out);
     cg_buf_append(out, "[", 1);
-    if (pss->replies.len)
-        cg_buf_append(out, cg_buf_data(&pss->replies), pss->replies.len);
-    cg_buf_reset(&pss->replies);
+    if (pss->conn.replies.len)
+        cg_buf_append(out, cg_buf_data(&pss->conn.replies), pss->conn.replies.len);
+    cg_buf_reset(&pss->conn.replies);
     size_t sent = 0;
     while (s && s->count && out->len < MAX_WRITE_BYTES) {
         cg_frame_t *f = cg_session_dequeue(s);
@@ -128,7 +127,7 @@ int cg_ws_writeable(cg_pss_t *pss)
         cg_buf_free(out);
 
 after:
-    if ((s && s->count) || pss->replies.len) {
+    if ((s && s->count) || pss->conn.replies.len) {
         lws_callback_on_writable(pss->wsi);
         return 0;
     }
@@ -146,6 +145,6 @@ void cg_ws_closed(cg_pss_t *pss)
     cg_bayeux_conn_closed(cg_server_bayeux(pss->srv), &pss->conn);
     cg_server_list_remove(pss->srv, pss);
     cg_buf_free(&pss->in);
-    cg_buf_free(&pss->replies);
+    cg_conn_free(&pss->conn);
     cg_buf_free(&pss->resp);
 }
