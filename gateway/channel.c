@@ -57,7 +57,7 @@ int cg_channel_validate(const char *name, size_t len, size_t max_len, cg_channel
                 return -1;
             if (seglen == 1)
                 k = CG_CHANNEL_WILD;
-            else if (seglen == 2 && seg[1] == '*')
+            else if (seglen == 2 && seg[0] == '*' && seg[1] == '*')
                 k = CG_CHANNEL_DEEP;
             else
                 return -1;
