@@ -37,6 +37,7 @@ static const setting_t settings[] = {
     INT("bayeux.multiple_clients_interval_ms", bayeux.multiple_clients_interval_ms, 2000, 0,
         600000),
     INT("bayeux.ws_ping_s", bayeux.ws_ping_s, 25, 0, 3600),
+    BOOL("bayeux.ws_deflate", bayeux.ws_deflate, 1),
     INT("limits.max_body", limits.max_body, 1048576, 256, 1073741824),
     INT("limits.max_ws_message", limits.max_ws_message, 1048576, 256, 1073741824),
     INT("limits.max_sessions", limits.max_sessions, 100000, 1, 10000000),

@@ -32,6 +32,7 @@ typedef struct cg_bayeux_config {
     int64_t max_interval_ms;    /* a session without a connect for this long is swept */
     int64_t multiple_clients_interval_ms;
     int64_t ws_ping_s;          /* WebSocket keep-alive pings; 0 off */
+    bool ws_deflate;            /* permessage-deflate when the client offers it */
     char path[64];              /* mount point, "/cometd" */
 } cg_bayeux_config_t;
 

@@ -611,6 +611,15 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bu
     info.fd_limit_per_thread = 0;
     info.count_threads = 1;
 
+    /* The deflate window costs ~170 KB per compressing socket: operators with tens of thousands
+     * of WebSocket clients turn bayeux.ws_deflate off. */
+    static const struct lws_extension extensions[] = {
+        {"permessage-deflate", lws_extension_callback_pm_deflate,
+         "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
+        {NULL, NULL, NULL}};
+    if (cfg->bayeux.ws_deflate)
+        info.extensions = extensions;
+
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
         cg_log(CG_LOG_ERR, TAG, "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);

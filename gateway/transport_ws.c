@@ -24,6 +24,8 @@ void cg_ws_established(cg_pss_t *pss)
     cg_buf_init(&pss->in, 0);
     cg_buf_init(&pss->resp, LWS_PRE);
     lws_get_peer_simple(pss->wsi, pss->peer, sizeof(pss->peer));
+    /* Keep a compressing socket's deflate state small: level 1, smallest hash table. */
+    lws_set_extension_option(pss->wsi, "permessage-deflate", "mem_level", "1");
     cg_server_list_add(pss->srv, pss);
 }
 
