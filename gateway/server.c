@@ -457,6 +457,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
+        if (pss->kind == PSS_HTTP) /* upgraded after keep-alive requests: drop their state */
+            cg_poll_closed(pss);
         memset(pss, 0, sizeof(*pss));
         pss->wsi = wsi;
         pss->srv = srv;

@@ -56,9 +56,8 @@ int cg_ws_receive(cg_pss_t *pss, const void *in, size_t len)
     cg_request_info_t info = {.transport = CG_TRANSPORT_WEBSOCKET, .peer = pss->peer};
     cg_bayeux_t *b = cg_server_bayeux(pss->srv);
     cg_bayeux_handle(b, &pss->conn, &info, cg_buf_data(&pss->in), pss->in.len);
-    cg_buf_reset(&pss->in);
-    if (pss->in.cap > 65536) /* a big message passed: don't keep its buffer per socket */
-        cg_buf_free(&pss->in);
+    /* Idle sockets keep no buffers: tens of thousands of them are mostly idle. */
+    cg_buf_free(&pss->in);
     if (pss->conn.connect == CG_CONNECT_RELEASED)
         cg_bayeux_take_connect_reply(b, &pss->conn, &pss->conn.replies);
     if (pss->conn.replies.len)
@@ -125,8 +124,8 @@ int cg_ws_writeable(cg_pss_t *pss)
     if (lws_write(pss->wsi, (unsigned char *)cg_buf_data(out), out->len, LWS_WRITE_TEXT) < 0)
         return -1;
     cg_bayeux_count_out(b, sent);
-    if (out->cap > 65536)
-        cg_buf_free(out);
+    cg_buf_free(out);
+    cg_buf_free(&pss->conn.replies);
 
 after:
     if ((s && s->count) || pss->conn.replies.len) {
