@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target cometgate
+scripts/build.sh build
 echo "cometgate: open http://127.0.0.1:8080/ (Ctrl-C stops it)"
 exec build/cometgate "$@"

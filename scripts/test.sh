@@ -11,8 +11,7 @@ jobs=$(nproc)
 status=0
 
 echo "== build (warnings are errors)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_WERROR=ON >/dev/null
-cmake --build build -j"$jobs"
+scripts/build.sh build
 echo "== tests"
 (cd build && ctest --output-on-failure -j1) || status=1
 
