@@ -30,6 +30,7 @@ static const setting_t settings[] = {
     {"log_level", T_LOGLEVEL, OFF(log_level), sizeof(((cg_config_t *)0)->log_level), 0, 0, 0,
      "notice"},
     INT("stats_interval_ms", stats_interval_ms, 1000, 0, 3600000),
+    STR("event_loop", event_loop, "epoll"),
     STR("bayeux.path", bayeux.path, "/cometd"),
     INT("bayeux.timeout_ms", bayeux.timeout_ms, 30000, 0, 600000),
     INT("bayeux.interval_ms", bayeux.interval_ms, 0, 0, 600000),
@@ -231,6 +232,8 @@ static void check_semantics(loader_t *l)
     cg_config_t *c = l->c;
     if (c->bayeux.path[0] != '/' || strchr(c->bayeux.path, ' '))
         problem(l, 0, "bayeux.path", "'%s' must start with /", c->bayeux.path);
+    if (strcmp(c->event_loop, "epoll") && strcmp(c->event_loop, "poll"))
+        problem(l, 0, "event_loop", "'%s' is not epoll or poll", c->event_loop);
     if (c->demo.channel_prefix[0] != '/')
         problem(l, 0, "demo.channel_prefix", "'%s' must start with /", c->demo.channel_prefix);
 }

@@ -53,6 +53,7 @@ typedef struct cg_config {
     int listen_port;
     char static_dir[256];       /* "" disables static files */
     char log_level[16];
+    char event_loop[8];         /* "epoll" (libev) or "poll" (lws's own) */
     int64_t stats_interval_ms;  /* period of /meta-free stats publishes on /cometgate/stats; 0 off */
     cg_bayeux_config_t bayeux;
     cg_limits_config_t limits;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../connectors/connector.h"
 #include "../connectors/demo.h"
 #include "bayeux.h"
 #include "bus.h"
@@ -93,6 +94,10 @@ int main(int argc, char **argv)
     static cg_config_t cfg;
     cg_config_defaults(&cfg);
     if (config_path && cg_config_load_file(&cfg, config_path, report_to_stderr, NULL)) {
+        /* Name the connector sections' errors too: one run lists every problem. */
+        cg_connectors_config_t *partial = NULL;
+        if (cfg.tree && !cg_connectors_config_load(&cfg, &partial, report_to_stderr, NULL))
+            cg_connectors_config_free(partial);
         fprintf(stderr, "cometgate: configuration %s has errors\n", config_path);
         cg_config_free(&cfg);
         return 2;
@@ -109,9 +114,18 @@ int main(int argc, char **argv)
         return 2;
     }
     cg_log_set_level(lvl);
+    /* The connector sections (kafka, mqtt, routes): validated here, errors as file:line. */
+    cg_connectors_config_t *ccfg = NULL;
+    if (cg_connectors_config_load(&cfg, &ccfg, report_to_stderr, NULL)) {
+        fprintf(stderr, "cometgate: configuration %s has errors\n", cfg.source);
+        cg_config_free(&cfg);
+        return 2;
+    }
     if (check_only) {
         printf("# %s: ok\n", cfg.source);
         cg_config_print(&cfg, print_line, stdout);
+        cg_connectors_config_print(ccfg, print_line, stdout);
+        cg_connectors_config_free(ccfg);
         cg_config_free(&cfg);
         return 0;
     }
@@ -129,6 +143,7 @@ int main(int argc, char **argv)
     cg_bayeux_t *bayeux = cg_bayeux_create(&cfg);
     cg_server_t *srv = NULL;
     cg_demo_t *demo = NULL;
+    cg_connectors_t *connectors = NULL;
     if (!bus || !bayeux)
         goto out;
     srv = cg_server_create(&cfg, bayeux, bus);
@@ -139,6 +154,8 @@ int main(int argc, char **argv)
            CG_VERSION, cfg.listen_host, cg_server_port(srv), cfg.bayeux.path, cfg.source);
     if (cfg.demo.enabled)
         demo = cg_demo_start(&cfg.demo, bus);
+    connectors = cg_connectors_start(ccfg, bus, bayeux, srv); /* takes ccfg */
+    ccfg = NULL;
 
     rc = cg_server_run(srv, &stop_requested, 1000) ? 1 : 0;
 
@@ -147,6 +164,8 @@ out:
     if (bus)
         cg_bus_close(bus);
     cg_demo_stop(demo);
+    cg_connectors_stop(connectors);
+    cg_connectors_config_free(ccfg); /* only when the connectors never started */
     if (srv)
         cg_server_drain_bus(srv);
     cg_server_destroy(srv);

@@ -3,6 +3,7 @@
 #include "transport.h"
 
 #include <arpa/inet.h>
+#include <ev.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct cg_server {
     cg_bayeux_t *bayeux;
     cg_bus_t *bus;
     struct lws_context *ctx;
+    struct ev_loop *loop; /* epoll via libev; NULL with event_loop: poll */
     struct lws_vhost *vhost;
     lws_sorted_usec_list_t tick; /* runs on the service thread */
     cg_pss_t *live;              /* WebSockets and held HTTP requests */
@@ -622,9 +624,27 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bu
     if (cfg->bayeux.ws_deflate)
         info.extensions = extensions;
 
+    /* lws's default loop calls poll() over every socket on each wakeup: with tens of
+     * thousands of sockets that scan dominates. libev gives it epoll; we own the loop (foreign
+     * loop) so stopping stays in our hands (PLATFORM.md: not libuv). */
+    void *foreign[1] = {NULL};
+    if (!strcmp(cfg->event_loop, "epoll")) {
+        srv->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+        if (!srv->loop) {
+            cg_log(CG_LOG_ERR, TAG, "cannot create the epoll event loop");
+            free(srv);
+            return NULL;
+        }
+        foreign[0] = srv->loop;
+        info.foreign_loops = foreign;
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+    }
+
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
         cg_log(CG_LOG_ERR, TAG, "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+        if (srv->loop)
+            ev_loop_destroy(srv->loop);
         free(srv);
         return NULL;
     }
@@ -648,7 +668,9 @@ int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms)
 {
     int rc = 0;
     while (!*stop) {
-        if (lws_service(srv->ctx, 0) < 0) {
+        if (srv->loop) {
+            ev_run(srv->loop, EVRUN_ONCE);
+        } else if (lws_service(srv->ctx, 0) < 0) {
             rc = -1;
             break;
         }
@@ -665,7 +687,9 @@ int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms)
     }
     uint64_t deadline = cg_now_ms() + (uint64_t)drain_ms;
     while (srv->live && cg_now_ms() < deadline) {
-        if (lws_service(srv->ctx, 0) < 0)
+        if (srv->loop)
+            ev_run(srv->loop, EVRUN_ONCE);
+        else if (lws_service(srv->ctx, 0) < 0)
             break;
     }
     return rc;
@@ -677,5 +701,7 @@ void cg_server_destroy(cg_server_t *srv)
         return;
     lws_sul_cancel(&srv->tick);
     lws_context_destroy(srv->ctx);
+    if (srv->loop)
+        ev_loop_destroy(srv->loop);
     free(srv);
 }

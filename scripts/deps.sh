@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libwebsockets-dev libjansson-dev libyaml-dev libssl-dev
+      libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libyaml-dev libssl-dev
       librdkafka-dev libpaho-mqtt-dev libmsgpack-dev
       mosquitto kcat chromium curl)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
