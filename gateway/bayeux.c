@@ -204,7 +204,7 @@ static void session_destroy(cg_bayeux_t *b, cg_session_t *s, cg_release_t why)
     for (size_t i = 0; i < s->nsubs; i++)
         cg_channel_unsubscribe(b->channels, s->subs[i]);
     free(s->subs);
-    b->stats.queue_drops += s->count;
+    b->stats.discarded += s->count;
     cg_session_clear_queue(s);
     cg_strmap_remove(b->sessions, s->id, CG_SESSION_ID_LEN);
     if (s->prev)
@@ -305,8 +305,8 @@ void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *c)
     }
     c->session = NULL;
     c->connect = CG_CONNECT_NONE;
-    /* Frames taken at release never reached the client: count them as dropped. */
-    b->stats.queue_drops += c->nframes;
+    /* Frames taken at release never reached the client. */
+    b->stats.discarded += c->nframes;
     cg_conn_clear_frames(c);
     if (c->pending) {
         for (cg_pending_t *p = b->pendings; p; p = p->next)
@@ -372,7 +372,9 @@ static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
     c->deadline_ms = cg_now_ms() + (uint64_t)timeout;
     s->idle_since_ms = 0;
 
-    bool polling = t == CG_TRANSPORT_LONG_POLLING || t == CG_TRANSPORT_CALLBACK_POLLING;
+    /* Streaming holds a browser connection just as long-polling does. */
+    bool polling = t == CG_TRANSPORT_LONG_POLLING || t == CG_TRANSPORT_CALLBACK_POLLING ||
+                   t == CG_TRANSPORT_HTTP_STREAMING;
     if (polling && timeout > 0 && s->browser[0]) {
         /* One held long-poll per browser: HTTP/1.1 browsers have few connections per host. */
         browser_t *br = browser_get(b, s->browser, true);

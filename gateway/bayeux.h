@@ -33,6 +33,7 @@ typedef struct cg_bayeux_stats {
     uint64_t deliveries;       /* messages enqueued to sessions */
     uint64_t messages_out;     /* messages written to sockets (counted by transports) */
     uint64_t queue_drops;      /* messages lost to queue overflow */
+    uint64_t discarded;        /* messages still queued when their session ended or left */
     uint64_t bus_rejected;     /* bus messages with an invalid channel */
     uint64_t errors;           /* error replies */
     size_t sessions;

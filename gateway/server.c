@@ -1,4 +1,5 @@
 #include "server.h"
+#include "chunked.h"
 #include "log.h"
 #include "transport.h"
 
@@ -111,13 +112,14 @@ static void stats_json(cg_server_t *srv, cg_buf_t *out)
                       st.by_transport[t]);
     cg_buf_printf(out,
                   "},\"subscriptions\":%zu,\"channels\":%zu,\"messages_in\":%llu,"
-                  "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,"
+                  "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,\"discarded\":%llu,"
                   "\"sessions_created\":%llu,\"sessions_swept\":%llu,"
                   "\"sessions_overflowed\":%llu,\"errors\":%llu,\"bus_rejected\":%llu,"
                   "\"bus\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
                   st.subscriptions, st.channels, (unsigned long long)st.messages_in,
                   (unsigned long long)st.deliveries, (unsigned long long)st.messages_out,
-                  (unsigned long long)st.queue_drops, (unsigned long long)st.sessions_created,
+                  (unsigned long long)st.queue_drops, (unsigned long long)st.discarded,
+                  (unsigned long long)st.sessions_created,
                   (unsigned long long)st.sessions_swept,
                   (unsigned long long)st.sessions_overflowed, (unsigned long long)st.errors,
                   (unsigned long long)st.bus_rejected, bus_msgs, bus_bytes, rss_bytes(),
@@ -153,6 +155,10 @@ int cg_http_write_headers(cg_pss_t *pss, const char *content_type, bool chunked)
     } else if (lws_add_http_header_content_length(wsi, pss->resp.len, &p, end)) {
         return -1;
     }
+    if (pss->close_after &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end))
+        return -1;
     if (pss->set_cookie && pss->browser[0]) {
         char cookie[128];
         int n = snprintf(cookie, sizeof(cookie),
@@ -183,6 +189,8 @@ int cg_http_write_body(cg_pss_t *pss)
 int cg_http_finish(cg_pss_t *pss)
 {
     pss->state = HTTP_DONE;
+    if (pss->close_after)
+        return -1;
     if (pss->resp.cap > 65536)
         cg_buf_free(&pss->resp);
     if (pss->in.cap > 65536)
@@ -268,6 +276,8 @@ static int http_request(cg_server_t *srv, cg_pss_t *pss)
     pss->status = 200;
     pss->jsonp[0] = '\0';
     pss->discard_body = false;
+    pss->chunked = false;
+    pss->close_after = false;
     pss->resp_off = 0;
     pss->stream_headers_sent = false;
     cg_buf_reset(&pss->in);
@@ -323,7 +333,16 @@ static int http_request(cg_server_t *srv, cg_pss_t *pss)
 
     read_browser_cookie(srv, pss);
     if (pss->post) {
-        char cl[32];
+        char cl[32], te[64];
+        if (lws_hdr_copy(wsi, te, sizeof(te), WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
+            strstr(te, "chunked")) {
+            pss->chunked = true;
+            /* lws stays in body mode after a chunked request and would not parse the next one
+             * on this connection: answer with Connection: close. */
+            pss->close_after = true;
+            cg_chunked_init(&pss->chunk);
+            return 0;
+        }
         if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
             long long n = atoll(cl);
             if (n > srv->cfg->limits.max_body) {
@@ -359,9 +378,36 @@ static int http_request(cg_server_t *srv, cg_pss_t *pss)
     return 0;
 }
 
+static int http_body_done(cg_pss_t *pss);
+
 static int http_body(cg_server_t *srv, cg_pss_t *pss, const void *in, size_t len)
 {
-    if (pss->discard_body || pss->state != HTTP_READING)
+    if (pss->state != HTTP_READING)
+        return 0;
+    if (pss->chunked) {
+        /* lws passes a chunked body through undecoded and never completes it. */
+        size_t used;
+        int r = cg_chunked_feed(&pss->chunk, in, len, &pss->in,
+                                (size_t)srv->cfg->limits.max_body, &used);
+        if (r == CG_CHUNKED_MORE)
+            return 0;
+        if (r == CG_CHUNKED_DONE)
+            return http_body_done(pss);
+        pss->close_after = true; /* the framing is lost: this connection cannot go on */
+        if (r == CG_CHUNKED_TOO_BIG) {
+            cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG,
+                           "%s: request body over limits.max_body (%lld)", pss->peer,
+                           (long long)srv->cfg->limits.max_body);
+            cg_http_set_error(pss, 413, "413::request body too large");
+        } else {
+            cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG, "%s: malformed chunked body",
+                           pss->peer);
+            cg_http_set_error(pss, 400, "400::malformed chunked body");
+        }
+        lws_callback_on_writable(pss->wsi);
+        return 0;
+    }
+    if (pss->discard_body)
         return 0;
     if (pss->in.len + len > (size_t)srv->cfg->limits.max_body) {
         cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG,
@@ -540,6 +586,31 @@ static void lws_log_to_cg(int level, const char *line)
     cg_log(l, "lws", "%s", line);
 }
 
+/* A relative static_dir is looked up from the working directory, then beside the binary
+ * (build/cometgate finds ../web), so the gateway serves its pages wherever it is started. */
+static bool resolve_static_dir(const char *dir, char *out)
+{
+    if (realpath(dir, out))
+        return true;
+    if (dir[0] == '/')
+        return false;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    char candidate[PATH_MAX + 300];
+    snprintf(candidate, sizeof(candidate), "%s/../%s", exe, dir);
+    if (realpath(candidate, out))
+        return true;
+    snprintf(candidate, sizeof(candidate), "%s/%s", exe, dir);
+    return realpath(candidate, out) != NULL;
+}
+
 static bool is_ipv4_literal(const char *host)
 {
     struct in_addr a;
@@ -580,7 +651,7 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bu
         nm++;
     }
     if (cfg->static_dir[0]) {
-        if (!realpath(cfg->static_dir, srv->static_origin)) {
+        if (!resolve_static_dir(cfg->static_dir, srv->static_origin)) {
             cg_log(CG_LOG_WARN, TAG, "static_dir '%s' not found: static files are off",
                    cfg->static_dir);
         } else {

@@ -12,6 +12,7 @@
 #include "bayeux.h"
 #include "buf.h"
 #include "bus.h"
+#include "chunked.h"
 #include "config.h"
 #include "frame.h"
 #include "session.h"
@@ -53,7 +54,9 @@ struct cg_pss {
     /* HTTP */
     cg_http_state_t state;
     cg_route_t route;
-    bool post, discard_body;
+    bool post, discard_body, close_after;
+    bool chunked;           /* Transfer-Encoding: chunked request body */
+    cg_chunked_t chunk;
     int status;
     char jsonp[64];         /* callback-polling: the callback name */
     char browser[CG_BROWSER_ID_MAX];

@@ -23,7 +23,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j1 -LE browser) || status=1
 
 echo "== fuzzing (${FUZZ_SECONDS:-30} s per target)"
-for t in fuzz_bayeux fuzz_config; do
+for t in fuzz_bayeux fuzz_config fuzz_chunked; do
   corpus=$(mktemp -d)
   case $t in fuzz_bayeux) cp tests/fuzz/corpus/bayeux/* "$corpus"/ ;; esac
   if build-asan/tests/$t -max_total_time="${FUZZ_SECONDS:-30}" -max_len=8192 "$corpus" \

@@ -1,0 +1,125 @@
+// Faye's Node client (faye 1.4.3) against the gateway, over websocket and long-polling,
+// and interoperating with the stock CometD client.
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {createRequire} from 'node:module';
+import {startGateway, testConfig, withLog, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {Inbox} from './lib/raw.mjs';
+import {makeCometD, handshake, subscribe, publish, disconnect} from './lib/cometd-client.mjs';
+
+const require = createRequire(import.meta.url);
+const faye = require('faye');
+
+const TIMEOUT = 2000;
+let gw;
+const t = (name, fn) => test(name, withLog(() => gw, fn));
+
+before(async () => {
+  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
+});
+after(async () => {
+  await gw?.stop();
+});
+
+function fayeClient(transport) {
+  const c = new faye.Client(gw.cometdUrl, {timeout: 10, retry: 1});
+  // Faye always handshakes over long-polling, then picks the first usable transport the server
+  // allows (websocket before long-polling). Disabling websocket pins it to long-polling.
+  c.disable('in-process');
+  if (transport === 'long-polling') c.disable('websocket');
+  c.disable('autodisconnect');
+  return c;
+}
+
+const connectionType = (c) => c._dispatcher.connectionType;
+
+async function waitTransport(c, transport) {
+  for (let i = 0; i < 60 && connectionType(c) !== transport; i++) await sleep(50);
+  assert.equal(connectionType(c), transport);
+}
+
+async function fayeSubscribe(c, channel, inbox) {
+  const sub = c.subscribe(channel, (data) => inbox.push(data));
+  await Promise.race([
+    new Promise((resolve, reject) => {
+      sub.then(resolve, (e) => reject(new Error(`faye subscribe ${channel} failed: ${e?.message ?? JSON.stringify(e)}`)));
+    }),
+    sleep(5000).then(() => {
+      throw new Error(`faye subscribe ${channel}: no reply in 5 s`);
+    }),
+  ]);
+  return {sub}; // not `sub` itself: it is a thenable, an async function would unwrap it
+}
+
+function fayePublish(c, channel, data) {
+  return Promise.race([
+    new Promise((resolve, reject) => {
+      c.publish(channel, data).then(resolve, (e) => reject(new Error(`faye publish failed: ${e?.message ?? JSON.stringify(e)}`)));
+    }),
+    sleep(5000).then(() => {
+      throw new Error('faye publish: no reply in 5 s');
+    }),
+  ]);
+}
+
+for (const transport of ['websocket', 'long-polling']) {
+  t(`Faye clients publish and subscribe over ${transport}`, async () => {
+    const a = fayeClient(transport);
+    const b = fayeClient(transport);
+    try {
+      const got = new Inbox();
+      const {sub} = await fayeSubscribe(a, `/faye/${transport}`, got);
+      await waitTransport(a, transport);
+      assert.match(a._dispatcher.clientId, CLIENT_ID_RE);
+      for (let i = 0; i < 20; i++) await fayePublish(b, `/faye/${transport}`, {i, s: 'ü€'});
+      await waitTransport(b, transport);
+      const all = await got.waitForCount(() => true, 20, 5000);
+      assert.deepEqual(all.map((d) => d.i), Array.from({length: 20}, (_, i) => i));
+      assert.equal(all[0].s, 'ü€');
+      sub.cancel();
+      await sleep(300);
+      await fayePublish(b, `/faye/${transport}`, {i: 99});
+      await sleep(300);
+      assert.equal(got.items.length, 20, 'no delivery after unsubscribe');
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+}
+
+t('Faye (long-polling) and CometD (websocket) talk to each other', async () => {
+  const f = fayeClient('long-polling');
+  const c = makeCometD(gw.cometdUrl, {transport: 'websocket'});
+  try {
+    await handshake(c);
+    const toCometd = new Inbox();
+    const toFaye = new Inbox();
+    await subscribe(c, '/interop/to-cometd', (m) => toCometd.push(m));
+    await fayeSubscribe(f, '/interop/to-faye', toFaye);
+    await fayePublish(f, '/interop/to-cometd', {from: 'faye'});
+    await publish(c, '/interop/to-faye', {from: 'cometd'});
+    const m1 = await toCometd.waitFor(() => true, 3000);
+    assert.deepEqual(m1.data, {from: 'faye'});
+    const m2 = await toFaye.waitFor(() => true, 3000);
+    assert.deepEqual(m2, {from: 'cometd'});
+  } finally {
+    f.disconnect();
+    await disconnect(c);
+  }
+});
+
+t('Faye client keeps its long-poll going across connect timeouts', async () => {
+  const a = fayeClient('long-polling');
+  const b = fayeClient('websocket');
+  try {
+    const got = new Inbox();
+    await fayeSubscribe(a, '/faye/late', got);
+    await sleep(TIMEOUT * 1.5); // at least one held connect timed out and was renewed
+    await fayePublish(b, '/faye/late', 'late');
+    assert.equal(await got.waitFor(() => true, 3000), 'late');
+  } finally {
+    a.disconnect();
+    b.disconnect();
+  }
+});
