@@ -24,6 +24,7 @@ struct cg_server {
     struct lws_vhost *vhost;
     lws_sorted_usec_list_t tick; /* runs on the service thread */
     cg_pss_t *live;              /* WebSockets and held HTTP requests */
+    cg_pss_t *flush;             /* WebSockets with something to write (cg_server_flush_later) */
     bool stopping;
     uint64_t started_ms, last_ping_ms, last_stats_ms;
     struct lws_http_mount mounts[4];
@@ -84,6 +85,49 @@ void cg_server_list_remove(cg_server_t *srv, cg_pss_t *pss)
     if (pss->next)
         pss->next->prev = pss->prev;
     pss->prev = pss->next = NULL;
+}
+
+void cg_server_flush_later(cg_server_t *srv, cg_pss_t *pss)
+{
+    if (pss->flush_queued)
+        return;
+    pss->flush_queued = true;
+    pss->flush_prev = NULL;
+    pss->flush_next = srv->flush;
+    if (srv->flush)
+        srv->flush->flush_prev = pss;
+    srv->flush = pss;
+}
+
+void cg_server_flush_cancel(cg_server_t *srv, cg_pss_t *pss)
+{
+    if (!pss->flush_queued)
+        return;
+    pss->flush_queued = false;
+    if (pss->flush_prev)
+        pss->flush_prev->flush_next = pss->flush_next;
+    else
+        srv->flush = pss->flush_next;
+    if (pss->flush_next)
+        pss->flush_next->flush_prev = pss->flush_prev;
+}
+
+/* Writes every queued WebSocket now. Asking lws for a WRITEABLE callback costs two epoll_ctl
+ * calls and a loop turn per socket; a fan-out to thousands of idle sockets can write at once.
+ * A socket whose kernel buffer is full waits for WRITEABLE as usual. Runs at the end of each
+ * lws callback and tick, so messages queued by one event go out in one batch per socket. */
+static void flush_all(cg_server_t *srv)
+{
+    while (srv->flush) {
+        cg_pss_t *pss = srv->flush;
+        cg_server_flush_cancel(srv, pss);
+        if (lws_partial_buffered(pss->wsi)) { /* no syscall, unlike lws_send_pipe_choked */
+            lws_callback_on_writable(pss->wsi);
+            continue;
+        }
+        if (cg_ws_writeable(pss) < 0)
+            lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
 }
 
 /* ---- stats ---------------------------------------------------------------------------------- */
@@ -483,7 +527,7 @@ void cg_server_drain_bus(cg_server_t *srv)
     cg_bus_drain(srv->bus, &h);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     cg_pss_t *pss = user;
@@ -550,6 +594,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    int r = dispatch(wsi, reason, user, in, len);
+    struct lws_context *ctx = lws_get_context(wsi);
+    cg_server_t *srv = ctx ? lws_context_user(ctx) : NULL;
+    if (srv && srv->flush)
+        flush_all(srv);
+    return r;
+}
+
 /* ---- tick, run, lifecycle ------------------------------------------------------------------ */
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -577,6 +632,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
             cg_bayeux_publish_data(srv->bayeux, "/cometgate/stats", cg_buf_data(&b), b.len);
         cg_buf_free(&b);
     }
+    flush_all(srv);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, tick_cb, TICK_US);
 }
 

@@ -67,6 +67,8 @@ struct cg_pss {
     bool stream_headers_sent;
     /* WebSocket */
     bool ws_closing, ws_ping_due;
+    cg_pss_t *flush_prev, *flush_next; /* server's list of sockets to write before polling */
+    bool flush_queued;
 };
 
 /* server.c */
@@ -75,6 +77,10 @@ const cg_config_t *cg_server_config(cg_server_t *srv);
 bool cg_server_stopping(cg_server_t *srv);
 void cg_server_list_add(cg_server_t *srv, cg_pss_t *pss);
 void cg_server_list_remove(cg_server_t *srv, cg_pss_t *pss);
+/* Queues a WebSocket to be written when the current callback returns, without a round trip
+ * through the poller; cg_server_flush_cancel when the socket closes. */
+void cg_server_flush_later(cg_server_t *srv, cg_pss_t *pss);
+void cg_server_flush_cancel(cg_server_t *srv, cg_pss_t *pss);
 /* Writes status and headers for `pss->resp`; then the body goes out over WRITEABLE callbacks.
  * Returns -1 when the connection must close. */
 int cg_http_write_headers(cg_pss_t *pss, const char *content_type, bool chunked);

@@ -12,7 +12,7 @@
 static void ws_wake(cg_conn_t *c)
 {
     cg_pss_t *pss = cg_container_of(c, cg_pss_t, conn);
-    lws_callback_on_writable(pss->wsi);
+    cg_server_flush_later(pss->srv, pss);
 }
 
 const cg_conn_ops_t cg_ws_conn_ops = {.wake = ws_wake};
@@ -61,7 +61,7 @@ int cg_ws_receive(cg_pss_t *pss, const void *in, size_t len)
     if (pss->conn.connect == CG_CONNECT_RELEASED)
         cg_bayeux_take_connect_reply(b, &pss->conn, &pss->conn.replies);
     if (pss->conn.replies.len)
-        lws_callback_on_writable(pss->wsi);
+        cg_server_flush_later(pss->srv, pss);
     return 0;
 }
 
@@ -143,6 +143,7 @@ after:
 
 void cg_ws_closed(cg_pss_t *pss)
 {
+    cg_server_flush_cancel(pss->srv, pss);
     cg_bayeux_conn_closed(cg_server_bayeux(pss->srv), &pss->conn);
     cg_server_list_remove(pss->srv, pss);
     cg_buf_free(&pss->in);
