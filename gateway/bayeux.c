@@ -708,8 +708,25 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
             offered[tt] = any = true;
     }
     if (!any) {
+        /* 301:<offered>:message, the offered types comma-separated, as Bayeux asks */
+        cg_buf_t err;
+        cg_buf_init(&err, 0);
+        cg_buf_append_str(&err, "301:");
+        json_array_foreach(types, i, t)
+        {
+            const char *name = json_string_value(t);
+            if (name && err.len < 200) {
+                if (i)
+                    cg_buf_append(&err, ",", 1);
+                cg_buf_printf(&err, "%.60s", name);
+            }
+        }
+        cg_buf_append_str(&err, ":unsupported connection types");
+        cg_buf_append(&err, "", 1);
         reply_error(b, replies, "/meta/handshake", NULL, id,
-                    "301::unsupported connection types", info);
+                    cg_buf_data(&err) ? cg_buf_data(&err) : "301::unsupported connection types",
+                    info);
+        cg_buf_free(&err);
         return;
     }
     if (cg_strmap_count(b->sessions) >= (size_t)b->cfg->limits.max_sessions) {
@@ -787,7 +804,7 @@ static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg,
                       !strcmp(channel, "/meta/unsubscribe") ||
                       !strcmp(channel, "/meta/disconnect");
     if (meta && !known_meta) {
-        reply_error(b, replies, channel, NULL, id, "400::unknown meta channel", info);
+        reply_error(b, replies, channel, NULL, id, "403::unknown meta channel", info);
         return;
     }
     cg_session_t *s = session_find(b, msg);

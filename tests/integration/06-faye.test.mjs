@@ -38,28 +38,39 @@ async function waitTransport(c, transport) {
   assert.equal(connectionType(c), transport);
 }
 
-async function fayeSubscribe(c, channel, inbox) {
-  const sub = c.subscribe(channel, (data) => inbox.push(data));
-  await Promise.race([
-    new Promise((resolve, reject) => {
-      sub.then(resolve, (e) => reject(new Error(`faye subscribe ${channel} failed: ${e?.message ?? JSON.stringify(e)}`)));
-    }),
-    sleep(5000).then(() => {
-      throw new Error(`faye subscribe ${channel}: no reply in 5 s`);
+// Races p against a deadline, clearing the timer either way (no stray timers at exit).
+function deadline(p, ms, what) {
+  let timer;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no reply in ${ms} ms`)), ms);
     }),
   ]);
+}
+
+async function fayeSubscribe(c, channel, inbox) {
+  const sub = c.subscribe(channel, (data) => inbox.push(data));
+  await deadline(new Promise((resolve, reject) => {
+    sub.then(() => resolve(), (e) => reject(new Error(`faye subscribe ${channel} failed: ${e?.message ?? JSON.stringify(e)}`)));
+  }), 5000, `faye subscribe ${channel}`);
   return {sub}; // not `sub` itself: it is a thenable, an async function would unwrap it
 }
 
 function fayePublish(c, channel, data) {
-  return Promise.race([
-    new Promise((resolve, reject) => {
-      c.publish(channel, data).then(resolve, (e) => reject(new Error(`faye publish failed: ${e?.message ?? JSON.stringify(e)}`)));
-    }),
-    sleep(5000).then(() => {
-      throw new Error('faye publish: no reply in 5 s');
-    }),
-  ]);
+  return deadline(new Promise((resolve, reject) => {
+    c.publish(channel, data).then(() => resolve(), (e) => reject(new Error(`faye publish failed: ${e?.message ?? JSON.stringify(e)}`)));
+  }), 5000, `faye publish ${channel}`);
+}
+
+// Waits for the disconnect reply: a client whose /meta/disconnect is still unanswered when the
+// gateway stops retries it for ever and keeps the test process alive.
+async function fayeDisconnect(...clients) {
+  await Promise.all(clients.map((c) => {
+    const p = c.disconnect();
+    if (!p) return null; // was not connected
+    return deadline(new Promise((resolve) => p.then(resolve, resolve)), 3000, 'faye disconnect').catch(() => null);
+  }));
 }
 
 for (const transport of ['websocket', 'long-polling']) {
@@ -82,8 +93,7 @@ for (const transport of ['websocket', 'long-polling']) {
       await sleep(300);
       assert.equal(got.items.length, 20, 'no delivery after unsubscribe');
     } finally {
-      a.disconnect();
-      b.disconnect();
+      await fayeDisconnect(a, b);
     }
   });
 }
@@ -104,7 +114,7 @@ t('Faye (long-polling) and CometD (websocket) talk to each other', async () => {
     const m2 = await toFaye.waitFor(() => true, 3000);
     assert.deepEqual(m2, {from: 'cometd'});
   } finally {
-    f.disconnect();
+    await fayeDisconnect(f);
     await disconnect(c);
   }
 });
@@ -119,7 +129,6 @@ t('Faye client keeps its long-poll going across connect timeouts', async () => {
     await fayePublish(b, '/faye/late', 'late');
     assert.equal(await got.waitFor(() => true, 3000), 'late');
   } finally {
-    a.disconnect();
-    b.disconnect();
+    await fayeDisconnect(a, b);
   }
 });

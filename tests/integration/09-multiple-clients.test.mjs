@@ -112,3 +112,20 @@ t('two stock CometD long-polling clients sharing a cookie jar both receive messa
     await Promise.all([disconnect(c1), disconnect(c2), pub.close()]);
   }
 });
+
+t('stock CometD long-polling clients with their own jars are distinct browsers', async () => {
+  const c1 = makeCometD(gw.cometdUrl, {transport: 'long-polling'});
+  const c2 = makeCometD(gw.cometdUrl, {transport: 'long-polling'});
+  try {
+    await handshake(c1);
+    await handshake(c2);
+    await sleep(1500); // both now hold a connect
+    assert.notEqual(c1.jar.get('BAYEUX_BROWSER'), undefined);
+    assert.notEqual(c1.jar.get('BAYEUX_BROWSER'), c2.jar.get('BAYEUX_BROWSER'));
+    for (const c of [c1, c2]) {
+      assert.equal(c.connects.filter((m) => m.advice?.['multiple-clients']).length, 0, 'cookie jars are shared between clients');
+    }
+  } finally {
+    await Promise.all([disconnect(c1), disconnect(c2)]);
+  }
+});

@@ -137,7 +137,7 @@ static void test_errors(void)
     CHECK(!strncmp(str(r, 0, "error"), "403:", 4));
     CHECK(!strncmp(str(r, 1, "error"), "405:", 4));
     CHECK(!strncmp(str(r, 2, "error"), "405:", 4));
-    CHECK(!strncmp(str(r, 3, "error"), "400:", 4));
+    CHECK(!strncmp(str(r, 3, "error"), "403:", 4));
     CHECK(!strncmp(str(r, 4, "error"), "400:", 4)); /* publish without data */
     json_decref(r);
 

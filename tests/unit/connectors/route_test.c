@@ -1,0 +1,185 @@
+/* Unit tests: templates, MQTT filters, normalisation, connector config parsing, and the agreement
+ * between gateway/config.c's settings table and schemas/config.schema.json. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors_config.h"
+#include "normalise.h"
+#include "route.h"
+
+static int failures;
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                 \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void test_templates(void)
+{
+    cg_template_t t;
+    char err[200];
+    CHECK(!cg_template_compile(&t, "/p/{key}/{field.a.b}/{{x}}", CG_TPL_KEY | CG_TPL_FIELD, err,
+                               sizeof(err)));
+    json_t *f = json_pack("{s:{s:i}}", "a", "b", 42);
+    cg_tpl_ctx_t ctx = {.key = "k/1", .key_len = 3, .has_key = true, .fields = f};
+    cg_buf_t out;
+    cg_buf_init(&out, 0);
+    CHECK(!cg_template_expand(&t, &ctx, true, &out, err, sizeof(err)));
+    CHECK(out.len == strlen("/p/k%2F1/42/{x}") && !memcmp(cg_buf_data(&out), "/p/k%2F1/42/{x}", out.len));
+    cg_buf_reset(&out);
+    ctx.has_key = false;
+    CHECK(cg_template_expand(&t, &ctx, true, &out, err, sizeof(err)) == CG_TPL_EMISSING);
+    cg_template_free(&t);
+    json_decref(f);
+    CHECK(cg_template_compile(&t, "/a/{1}", CG_TPL_KEY, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "cannot be used here"));
+    CHECK(cg_template_compile(&t, "/a/{key", CG_TPL_KEY, err, sizeof(err)) == -1);
+    CHECK(cg_template_compile(&t, "/a/}", CG_TPL_KEY, err, sizeof(err)) == -1);
+    CHECK(cg_template_compile(&t, "/a/{field..x}", CG_TPL_FIELD, err, sizeof(err)) == -1);
+    cg_buf_free(&out);
+}
+
+static void test_mqtt_filters(void)
+{
+    CHECK(cg_mqtt_filter_valid("a/+/c") && cg_mqtt_filter_valid("#") && cg_mqtt_filter_valid("a/#"));
+    CHECK(!cg_mqtt_filter_valid("a/#/c") && !cg_mqtt_filter_valid("a+") && !cg_mqtt_filter_valid(""));
+    CHECK(cg_mqtt_filter_matches("a/+/c", "a/b/c"));
+    CHECK(!cg_mqtt_filter_matches("a/+/c", "a/b/d"));
+    CHECK(cg_mqtt_filter_matches("a/#", "a/b/c") && cg_mqtt_filter_matches("a/#", "a"));
+    CHECK(!cg_mqtt_filter_matches("#", "$SYS/x"));
+    CHECK(cg_mqtt_filter_matches("+/+", "a/b") && !cg_mqtt_filter_matches("+", "a/b"));
+    CHECK(cg_mqtt_filter_matches("a/+", "a/") && !cg_mqtt_filter_matches("a/b", "a/bc"));
+}
+
+static int load(const char *text, cg_connectors_config_t **out)
+{
+    static cg_config_t cfg;
+    cg_config_defaults(&cfg);
+    int e = cg_config_load_text(&cfg, "t.yaml", text, strlen(text), NULL, NULL);
+    if (!e)
+        e = cg_connectors_config_load(&cfg, out, NULL, NULL);
+    cg_config_free(&cfg);
+    return e;
+}
+
+static void test_normalise(void)
+{
+    cg_connectors_config_t *cc = NULL;
+    CHECK(!load("mqtt: {uri: 'tcp://h:1'}\nkafka: {bootstrap_servers: 'h:1'}\nroutes:\n"
+                "  - {name: j, kafka: t, channel: '/j/{key}', fields: {p: a.b, q: c}}\n"
+                "  - {name: m, mqtt: 'x/+', format: msgpack, channel: '/m/{2}'}\n"
+                "  - {name: s, kafka: t, format: text, channel: '/s', max_size: 4}\n",
+                &cc));
+    if (!cc)
+        return;
+    cg_buf_t ch, data;
+    cg_buf_init(&ch, 0);
+    cg_buf_init(&data, 0);
+    char err[200];
+    const char *payload = "{\"a\":{\"b\":1},\"c\":\"x\",\"d\":2}";
+    cg_inbound_msg_t m = {.bus = CG_BUS_KAFKA, .topic = "t", .payload = payload,
+                          .len = strlen(payload), .key = "K", .key_len = 1, .has_key = true,
+                          .partition = 2, .offset = 7, .timestamp_ms = 5};
+    CHECK(cg_normalise(cc->routes[0], &m, &ch, &data, err, sizeof(err)) == CG_NORM_OK);
+    CHECK(!strcmp(cg_buf_data(&ch), "/j/K"));
+    json_t *j = json_loadb(cg_buf_data(&data), data.len, 0, NULL);
+    CHECK(j && !strcmp(json_string_value(json_object_get(j, "item")), "K"));
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "fields"), "p")) == 1);
+    CHECK(json_object_size(json_object_get(j, "fields")) == 2);
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "source"), "offset")) == 7);
+    json_decref(j);
+    m.payload = "{bad";
+    m.len = 4;
+    CHECK(cg_normalise(cc->routes[0], &m, &ch, &data, err, sizeof(err)) == CG_NORM_EPAYLOAD);
+    m.payload = "hello";
+    m.len = 5;
+    CHECK(cg_normalise(cc->routes[2], &m, &ch, &data, err, sizeof(err)) == CG_NORM_ESIZE);
+    /* msgpack {"v": [1, -2, 1.5, true, nil, bin(2)]} on MQTT */
+    const unsigned char mp[] = {0x81, 0xa1, 'v', 0x96, 0x01, 0xfe, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,
+                                0xc3, 0xc0, 0xc4, 0x02, 0xff, 0x00};
+    cg_inbound_msg_t q = {.bus = CG_BUS_MQTT, .topic = "x/dev", .payload = mp, .len = sizeof(mp),
+                          .qos = 1, .retain = true, .timestamp_ms = 1};
+    CHECK(cg_normalise(cc->routes[1], &q, &ch, &data, err, sizeof(err)) == CG_NORM_OK);
+    CHECK(!strcmp(cg_buf_data(&ch), "/m/dev"));
+    j = json_loadb(cg_buf_data(&data), data.len, 0, NULL);
+    char *fs = j ? json_dumps(json_object_get(j, "fields"), JSON_COMPACT) : NULL;
+    CHECK(fs && !strcmp(fs, "{\"v\":[1,-2,1.5,true,null,\"/wA=\"]}"));
+    free(fs);
+    CHECK(json_is_true(json_object_get(json_object_get(j, "source"), "retain")));
+    json_decref(j);
+    q.len = 5; /* truncated */
+    CHECK(cg_normalise(cc->routes[1], &q, &ch, &data, err, sizeof(err)) == CG_NORM_EPAYLOAD);
+    cg_buf_free(&ch);
+    cg_buf_free(&data);
+    cg_connectors_config_free(cc);
+}
+
+static void test_bad_configs(void)
+{
+    cg_connectors_config_t *cc = NULL;
+    CHECK(load("kafka: {bootstrap_servers: 'h:1'}\nroutes:\n  - {kafka_regex: 'a(', channel: /x}\n",
+               &cc) == 1);
+    CHECK(load("kafka: {bootstrap_servers: 'h:1', client: {no.such.thing: 1}}\n", &cc) == 1);
+    CHECK(load("kafka: {bootstrap_servers: 'h:1'}\nroutes:\n  - {kafka: t, channel: '/x/{1}', "
+               "zzz: 1}\n",
+               &cc) == 2);
+    CHECK(load("mqtt: {uri: 'tcp://h:1', qos: 2}\n", &cc) == 1);
+}
+
+/* Every setting of the core table is in the schema with the same type and bounds. */
+static void test_schema_agreement(const char *schema_path)
+{
+    json_error_t je;
+    json_t *s = json_load_file(schema_path, 0, &je);
+    CHECK(s);
+    if (!s)
+        return;
+    json_t *props = json_object_get(s, "properties");
+    const cg_config_setting_info_t *info;
+    size_t n = cg_config_settings(&info);
+    for (size_t i = 0; i < n; i++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s", info[i].key);
+        char *dot = strchr(key, '.');
+        json_t *p;
+        if (dot) {
+            *dot = '\0';
+            p = json_object_get(json_object_get(json_object_get(props, key), "properties"), dot + 1);
+        } else {
+            p = json_object_get(props, key);
+        }
+        if (!p) {
+            fprintf(stderr, "schema lacks %s\n", info[i].key);
+            failures++;
+            continue;
+        }
+        if (!strcmp(info[i].type, "integer")) {
+            json_t *alt = json_array_get(json_object_get(p, "anyOf"), 0);
+            CHECK(alt && json_integer_value(json_object_get(alt, "minimum")) == info[i].min);
+            CHECK(alt && json_integer_value(json_object_get(alt, "maximum")) == info[i].max);
+        } else if (!strcmp(info[i].type, "boolean")) {
+            CHECK(!strcmp(json_string_value(json_object_get(p, "type")), "boolean"));
+        }
+    }
+    for (size_t i = 0; cg_config_sections[i]; i++)
+        CHECK(json_object_get(props, cg_config_sections[i]));
+    json_decref(s);
+}
+
+int main(int argc, char **argv)
+{
+    test_templates();
+    test_mqtt_filters();
+    test_normalise();
+    test_bad_configs();
+    test_schema_agreement(argc > 1 ? argv[1] : "schemas/config.schema.json");
+    if (failures)
+        fprintf(stderr, "%d failures\n", failures);
+    else
+        printf("route_test: ok\n");
+    return failures ? 1 : 0;
+}
