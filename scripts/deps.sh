@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libyaml-dev libssl-dev
       librdkafka-dev libpaho-mqtt-dev libmsgpack-dev
-      mosquitto kcat chromium curl)
+      mosquitto mosquitto-clients kcat chromium curl gnuplot-nox)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing=()
