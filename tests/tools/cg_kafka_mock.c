@@ -220,7 +220,7 @@ static int produce(int argc, char **argv)
         do {
             e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic ? topic : "test"),
-                RD_KAFKA_V_PARTITION(part ? (int32_t)json_integer_value(part) : RD_KAFKA_PARTITION_UA),
+                RD_KAFKA_V_PARTITION((part ? (int32_t)json_integer_value(part) : RD_KAFKA_PARTITION_UA)),
                 RD_KAFKA_V_KEY(k, k ? strlen(k) : 0), RD_KAFKA_V_VALUE(vbuf, vlen),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)

@@ -1,0 +1,216 @@
+/* The connector set: starts Kafka/MQTT per the configuration, and the outbound hook that turns a
+ * client publish into a produce and its acknowledgement into the Bayeux reply. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gateway/channel.h"
+#include "../gateway/log.h"
+#include "connector.h"
+
+#define TAG "connectors"
+#define MAX_LEVELS 32
+
+typedef struct slot {
+    const cg_connector_ops_t *ops;
+    void *self;
+    cg_connectors_t *owner;
+} slot_t;
+
+struct cg_connectors {
+    cg_connectors_config_t *cc;
+    cg_bus_t *bus;
+    cg_bayeux_t *bayeux;
+    slot_t kafka, mqtt;
+    cg_log_limit_t out_limit; /* loop thread */
+};
+
+/* Created on the loop thread, finished from the connector's thread, freed on the loop. */
+struct cg_outbound {
+    cg_connectors_t *owner; /* only until cg_outbound_done: the loop may run the completion
+                               after the connectors were stopped and freed */
+    cg_bayeux_t *bayeux;
+    cg_bus_t *bus;
+    cg_pending_t *pending;
+    cg_route_t *route;
+    bool ok;
+    char error[200];
+};
+
+/* Loop thread (bus call). */
+static void complete_on_loop(void *arg)
+{
+    cg_outbound_t *o = arg;
+    cg_bayeux_pending_complete(o->bayeux, o->pending, o->ok, o->ok ? NULL : o->error);
+    free(o);
+}
+
+void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
+{
+    o->ok = ok;
+    if (ok)
+        atomic_fetch_add(&o->route->n.delivered, 1);
+    else
+        atomic_fetch_add(&o->route->n.failed, 1);
+    snprintf(o->error, sizeof(o->error), "%s", error ? error : "500::publish failed");
+    /* Still accepted after cg_bus_close: main drains the bus once more after stopping us. */
+    if (cg_bus_call(o->bus, complete_on_loop, o))
+        free(o);
+}
+
+static const cg_route_t *find_outbound(const cg_connectors_config_t *cc, const char *channel)
+{
+    for (size_t i = 0; i < cc->nroutes; i++) {
+        const cg_route_t *r = cc->routes[i];
+        if (r->outbound && cg_channel_matches(r->pattern, channel))
+            return r;
+    }
+    return NULL;
+}
+
+/* Loop thread: bayeux offers every client publish. */
+static int on_client_publish(void *arg, const char *channel, const char *data, size_t len,
+                             cg_pending_t *p)
+{
+    cg_connectors_t *c = arg;
+    const cg_route_t *r = find_outbound(c->cc, channel);
+    if (!r)
+        return 0;
+    cg_outbound_t *o = calloc(1, sizeof(*o));
+    if (!o)
+        return 0;
+    o->owner = c;
+    o->bayeux = c->bayeux;
+    o->bus = c->bus;
+    o->pending = p;
+    o->route = (cg_route_t *)r; /* counters only */
+
+    char lbuf[512], err[200];
+    const char *levels[MAX_LEVELS];
+    size_t nlevels = cg_split_levels(channel, '/', lbuf, sizeof(lbuf), levels, MAX_LEVELS);
+    json_t *fields = NULL;
+    if ((r->target_topic.uses | r->key.uses) & CG_TPL_FIELD)
+        fields = json_loadb(data, len, JSON_DECODE_ANY, NULL);
+    cg_tpl_ctx_t ctx = {.levels = levels, .nlevels = nlevels, .fields = fields, .channel = channel};
+    cg_buf_t topic, key;
+    cg_buf_init(&topic, 0);
+    cg_buf_init(&key, 0);
+    int e = cg_template_expand(&r->target_topic, &ctx, false, &topic, err, sizeof(err));
+    if (!e && r->has_key)
+        e = cg_template_expand(&r->key, &ctx, false, &key, err, sizeof(err));
+    json_decref(fields);
+    if (!e && cg_buf_append(&topic, "", 1))
+        e = CG_TPL_ENOMEM;
+    const slot_t *s = r->target == CG_TARGET_KAFKA ? &c->kafka : &c->mqtt;
+    if (e) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "400::route %s: %s", r->name, err);
+        cg_log_limited(&c->out_limit, CG_LOG_WARN, TAG, "publish on %s refused: %s", channel,
+                       msg + 5);
+        cg_outbound_done(o, false, msg);
+    } else if (!s->self) {
+        cg_outbound_done(o, false, "503::connector unavailable");
+    } else {
+        s->ops->produce(s->self, r, cg_buf_data(&topic), key.len ? cg_buf_data(&key) : "",
+                        key.len, r->has_key, data, len, o);
+    }
+    cg_buf_free(&topic);
+    cg_buf_free(&key);
+    return 1;
+}
+
+void cg_connector_route_stats(const cg_connectors_config_t *cc, bool kafka, cg_buf_t *out)
+{
+    cg_buf_append_str(out, "\"routes\":{");
+    bool first = true;
+    for (size_t i = 0; i < cc->nroutes; i++) {
+        const cg_route_t *r = cc->routes[i];
+        bool is_kafka = r->outbound ? r->target == CG_TARGET_KAFKA : r->source != CG_SOURCE_MQTT;
+        if (is_kafka != kafka)
+            continue;
+        if (!first)
+            cg_buf_append(out, ",", 1);
+        first = false;
+        cg_buf_append_json_string(out, r->name, strlen(r->name));
+        cg_buf_printf(out,
+                      ":{\"direction\":\"%s\",\"delivered\":%llu,\"bad_payload\":%llu,"
+                      "\"missing_field\":%llu,\"oversize\":%llu,\"failed\":%llu}",
+                      r->outbound ? "outbound" : "inbound",
+                      (unsigned long long)atomic_load(&r->n.delivered),
+                      (unsigned long long)atomic_load(&r->n.bad_payload),
+                      (unsigned long long)atomic_load(&r->n.missing_field),
+                      (unsigned long long)atomic_load(&r->n.oversize),
+                      (unsigned long long)atomic_load(&r->n.failed));
+    }
+    cg_buf_append(out, "}", 1);
+}
+
+static void slot_stats(void *arg, cg_buf_t *out)
+{
+    slot_t *s = arg;
+    if (s->self) {
+        s->ops->stats(s->self, out);
+    } else {
+        cg_buf_printf(out, "{\"name\":\"%s\",\"state\":\"failed\",", s->ops->name);
+        cg_connector_route_stats(s->owner->cc, s->ops == &cg_kafka_connector, out);
+        cg_buf_append(out, "}", 1);
+    }
+}
+
+static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *ops,
+                       cg_server_t *srv)
+{
+    cg_connector_env_t env = {.cc = c->cc, .bus = c->bus};
+    s->ops = ops;
+    s->owner = c;
+    s->self = ops->start(&env);
+    if (!s->self)
+        cg_log(CG_LOG_ERR, TAG, "%s connector did not start", ops->name);
+    if (srv)
+        cg_server_add_stats(srv, slot_stats, s);
+}
+
+cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus,
+                                     cg_bayeux_t *bayeux, cg_server_t *srv)
+{
+    cg_connectors_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        cg_connectors_config_free(cc);
+        return NULL;
+    }
+    c->cc = cc;
+    c->bus = bus;
+    c->bayeux = bayeux;
+    if (cc->kafka.enabled)
+        start_slot(c, &c->kafka, &cg_kafka_connector, srv);
+    if (cc->mqtt.enabled)
+        start_slot(c, &c->mqtt, &cg_mqtt_connector, srv);
+    if (cc->noutbound) {
+        /* The connector's own timeout answers first with its precise error; bayeux's is the
+         * backstop for an acknowledgement that never comes. */
+        int64_t t = 0;
+        if (cc->kafka.enabled && cc->kafka.produce_timeout_ms > t)
+            t = cc->kafka.produce_timeout_ms;
+        if (cc->mqtt.enabled && cc->mqtt.publish_timeout_ms > t)
+            t = cc->mqtt.publish_timeout_ms;
+        cg_bayeux_set_outbound(bayeux, on_client_publish, c, t + 1000);
+    }
+    cg_log(CG_LOG_NOTICE, TAG, "%zu inbound and %zu outbound routes%s%s", cc->ninbound,
+           cc->noutbound, cc->kafka.enabled ? ", kafka" : "", cc->mqtt.enabled ? ", mqtt" : "");
+    return c;
+}
+
+void cg_connectors_stop(cg_connectors_t *c)
+{
+    if (!c)
+        return;
+    if (c->cc->noutbound)
+        cg_bayeux_set_outbound(c->bayeux, NULL, NULL, 0);
+    if (c->mqtt.self)
+        c->mqtt.ops->stop(c->mqtt.self);
+    if (c->kafka.self)
+        c->kafka.ops->stop(c->kafka.self);
+    cg_connectors_config_free(c->cc);
+    free(c);
+}

@@ -1,0 +1,531 @@
+/* Kafka connector (librdkafka).
+ *
+ * Inbound: one consumer thread. Every node must serve all of its clients, so it reads every
+ * partition of its topics: partitions are assigned by the connector itself (rd_kafka_assign family,
+ * no group rebalancing), found by a periodic metadata scan matching the routes (exact names and
+ * regexes; new topics and partitions are picked up). The group id is used for offset commits
+ * only: an offset is stored once its message has been handed to the loop (cg_bus_push succeeded)
+ * and auto-committed, so `start: committed` resumes after what was delivered.
+ * When the bus is full the thread pauses every partition (rd_kafka_pause_partitions: librdkafka
+ * stops fetching and drops what it prefetched), waits for the loop to drain, hands over the message
+ * it holds and resumes: fetching restarts after the last message consumed. Nothing is lost.
+ *
+ * Outbound: a producer handle, fed from the loop thread (rd_kafka_producev only enqueues), with its
+ * own thread serving delivery reports: each report completes the client's publish.
+ *
+ * librdkafka handles broker outages and leader moves; its logs and errors go to cg_log. */
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "../gateway/log.h"
+#include "connector.h"
+#include "normalise.h"
+
+#define TAG "kafka"
+
+/* One assigned partition. Consumer thread only. */
+typedef struct part {
+    char *topic;
+    int32_t partition;
+    int64_t next_offset; /* first offset not yet handed to the loop; -1 unknown */
+    const cg_route_t **routes;
+    size_t nroutes;
+} part_t;
+
+typedef struct cg_kafka {
+    const cg_connectors_config_t *cc;
+    const cg_kafka_config_t *cfg;
+    cg_bus_t *bus;
+    rd_kafka_t *consumer; /* NULL without inbound Kafka routes */
+    rd_kafka_t *producer; /* NULL without outbound Kafka routes */
+    pthread_t consumer_thread, producer_thread;
+    bool consumer_running, producer_running;
+    atomic_bool stop;
+
+    /* consumer thread only */
+    part_t *parts;
+    size_t nparts, cap_parts;
+    bool first_scan_done;
+    bool paused;
+    cg_buf_t channel, data;
+    cg_log_limit_t bad_limit, meta_limit, err_limit;
+
+    /* producer thread only */
+    cg_log_limit_t perr_limit;
+
+    /* read by the loop for /stats */
+    atomic_uint assigned;
+    atomic_bool metadata_ok;
+    atomic_bool is_paused;
+    atomic_ullong messages, pauses, skipped;
+    atomic_ullong produced, produce_failed;
+} cg_kafka_t;
+
+/* ---- librdkafka → cg_log --------------------------------------------------------------------- */
+
+static cg_log_level_t level_from_syslog(int level)
+{
+    if (level <= LOG_ERR)
+        return CG_LOG_ERR;
+    if (level == LOG_WARNING)
+        return CG_LOG_WARN;
+    if (level == LOG_NOTICE)
+        return CG_LOG_NOTICE;
+    if (level == LOG_INFO)
+        return CG_LOG_INFO;
+    return CG_LOG_DEBUG;
+}
+
+/* librdkafka's threads. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    cg_log(level_from_syslog(level), "rdkafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+/* Served by rd_kafka_consumer_poll / rd_kafka_poll: the consumer or producer thread. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    cg_kafka_t *k = opaque;
+    bool producer = rk == k->producer;
+    cg_log_limit_t *lim = producer ? &k->perr_limit : &k->err_limit;
+    cg_log_level_t lvl = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? CG_LOG_WARN : CG_LOG_NOTICE;
+    if (rd_kafka_fatal_error(rk, NULL, 0))
+        lvl = CG_LOG_ERR;
+    cg_log_limited(lim, lvl, TAG, "%s: %s: %s", producer ? "producer" : "consumer",
+                   rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static rd_kafka_conf_t *base_conf(cg_kafka_t *k, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (size_t i = 0; i < k->cfg->nclient; i++)
+        if (rd_kafka_conf_set(conf, k->cfg->client[i].key, k->cfg->client[i].value, err, errlen))
+            goto fail;
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", k->cfg->bootstrap_servers, err, errlen))
+        goto fail;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, k);
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* ---- consumer thread -------------------------------------------------------------------------- */
+
+static part_t *find_part(cg_kafka_t *k, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < k->nparts; i++)
+        if (k->parts[i].partition == partition && !strcmp(k->parts[i].topic, topic))
+            return &k->parts[i];
+    return NULL;
+}
+
+static size_t routes_for(cg_kafka_t *k, const char *topic, const cg_route_t ***out)
+{
+    size_t n = 0;
+    const cg_route_t **list = NULL;
+    for (size_t i = 0; i < k->cc->nroutes; i++) {
+        const cg_route_t *r = k->cc->routes[i];
+        if (r->outbound || r->source == CG_SOURCE_MQTT || !cg_route_matches_topic(r, topic))
+            continue;
+        const cg_route_t **nl = realloc(list, (n + 1) * sizeof(*nl));
+        if (!nl)
+            break;
+        list = nl;
+        list[n++] = r;
+    }
+    *out = list;
+    return n;
+}
+
+/* Looks for topics and partitions the routes want and assigns the new ones. */
+static void scan(cg_kafka_t *k)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->consumer, 1, NULL, &md, 1000);
+    if (e) {
+        atomic_store(&k->metadata_ok, false);
+        cg_log_limited(&k->meta_limit, CG_LOG_WARN, TAG,
+                       "cannot read cluster metadata from %s: %s (retrying)",
+                       k->cfg->bootstrap_servers, rd_kafka_err2str(e));
+        return;
+    }
+    atomic_store(&k->metadata_ok, true);
+    rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(8);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (mt->err || !strncmp(mt->topic, "__", 2))
+            continue;
+        const cg_route_t **routes = NULL;
+        size_t nroutes = routes_for(k, mt->topic, &routes);
+        if (!nroutes)
+            continue;
+        for (int p = 0; p < mt->partition_cnt; p++) {
+            int32_t id = mt->partitions[p].id;
+            if (find_part(k, mt->topic, id))
+                continue;
+            if (k->nparts == k->cap_parts) {
+                size_t nc = k->cap_parts ? k->cap_parts * 2 : 16;
+                part_t *np = realloc(k->parts, nc * sizeof(*np));
+                if (!np)
+                    break;
+                k->parts = np;
+                k->cap_parts = nc;
+            }
+            part_t *pt = &k->parts[k->nparts++];
+            pt->topic = strdup(mt->topic);
+            pt->partition = id;
+            pt->next_offset = -1;
+            pt->routes = malloc(nroutes * sizeof(*pt->routes));
+            memcpy(pt->routes, routes, nroutes * sizeof(*pt->routes));
+            pt->nroutes = nroutes;
+            /* Partitions present at the first scan start where the configuration says; any that
+             * appear later are new, so everything in them is news: read them from the start. */
+            int64_t off;
+            if (k->cfg->start == CG_START_COMMITTED)
+                off = RD_KAFKA_OFFSET_STORED;
+            else if (k->cfg->start == CG_START_EARLIEST || k->first_scan_done)
+                off = RD_KAFKA_OFFSET_BEGINNING;
+            else
+                off = RD_KAFKA_OFFSET_END;
+            rd_kafka_topic_partition_list_add(add, mt->topic, id)->offset = off;
+        }
+        free(routes);
+    }
+    rd_kafka_metadata_destroy(md);
+    k->first_scan_done = true;
+    if (add->cnt) {
+        rd_kafka_error_t *err = rd_kafka_incremental_assign(k->consumer, add);
+        if (err) {
+            cg_log(CG_LOG_ERR, TAG, "assign: %s", rd_kafka_error_string(err));
+            rd_kafka_error_destroy(err);
+        } else {
+            atomic_store(&k->assigned, (unsigned)k->nparts);
+            cg_log(CG_LOG_NOTICE, TAG, "assigned %d new partitions (%zu in all), group %s",
+                   add->cnt, k->nparts, k->cfg->group_id);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(add);
+}
+
+static void pause_all(cg_kafka_t *k, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)k->nparts);
+    for (size_t i = 0; i < k->nparts; i++)
+        rd_kafka_topic_partition_list_add(l, k->parts[i].topic, k->parts[i].partition);
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(k->consumer, l) : rd_kafka_resume_partitions(k->consumer, l);
+    if (e)
+        cg_log(CG_LOG_ERR, TAG, "%s partitions: %s", pause ? "pause" : "resume",
+               rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(l);
+    k->paused = pause;
+    atomic_store(&k->is_paused, pause);
+    if (pause)
+        atomic_fetch_add(&k->pauses, 1);
+    cg_log(CG_LOG_INFO, TAG, "%s consumption: the bus into the loop is %s",
+           pause ? "paused" : "resumed", pause ? "full" : "drained");
+}
+
+/* Hands one update to the loop, waiting (partitions paused) while the bus is full.
+ * 0, or -1 when shutting down. */
+static int push(cg_kafka_t *k)
+{
+    for (;;) {
+        int rc = cg_bus_push(k->bus, cg_buf_data(&k->channel), cg_buf_data(&k->data), k->data.len);
+        if (rc == 0)
+            return 0;
+        if (rc == CG_BUS_ECLOSED)
+            return -1;
+        if (rc == CG_BUS_EFULL && !k->paused)
+            pause_all(k, true);
+        while (!atomic_load(&k->stop) && !cg_bus_wait_space(k->bus, 200))
+            ;
+        if (atomic_load(&k->stop))
+            return -1;
+    }
+}
+
+static void handle_message(cg_kafka_t *k, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    part_t *pt = find_part(k, topic, m->partition);
+    if (!pt)
+        return; /* not ours: cannot happen with our own assignment */
+    if (pt->next_offset >= 0 && m->offset < pt->next_offset)
+        return; /* already handed over (a refetch after resume) */
+    rd_kafka_timestamp_type_t tst;
+    int64_t ts = rd_kafka_message_timestamp(m, &tst);
+    cg_inbound_msg_t in = {.bus = CG_BUS_KAFKA,
+                           .topic = topic,
+                           .payload = m->payload,
+                           .len = m->len,
+                           .key = m->key,
+                           .key_len = m->key_len,
+                           .has_key = m->key != NULL,
+                           .partition = m->partition,
+                           .offset = m->offset,
+                           .timestamp_ms = tst == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts};
+    for (size_t i = 0; i < pt->nroutes; i++) {
+        cg_route_t *r = (cg_route_t *)pt->routes[i]; /* counters only */
+        char err[256];
+        int rc = cg_normalise(r, &in, &k->channel, &k->data, err, sizeof(err));
+        if (rc == CG_NORM_OK) {
+            if (push(k))
+                return; /* shutting down: not stored, so not committed */
+            atomic_fetch_add(&r->n.delivered, 1);
+            continue;
+        }
+        atomic_fetch_add(&k->skipped, 1);
+        atomic_fetch_add(rc == CG_NORM_EPAYLOAD   ? &r->n.bad_payload
+                         : rc == CG_NORM_EMISSING ? &r->n.missing_field
+                         : rc == CG_NORM_ESIZE    ? &r->n.oversize
+                                                  : &r->n.failed,
+                         1);
+        cg_log_limited(&k->bad_limit, CG_LOG_WARN, TAG,
+                       "route %s: skipped %s [%" PRId32 "] offset %" PRId64 ": %s", r->name, topic,
+                       m->partition, m->offset, err);
+    }
+    pt->next_offset = m->offset + 1;
+    atomic_fetch_add(&k->messages, 1);
+    /* Handed over (or skipped for good): commit it. */
+    rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+    if (k->paused)
+        pause_all(k, false);
+}
+
+static void *consumer_main(void *arg)
+{
+    cg_kafka_t *k = arg;
+    uint64_t next_scan = 0;
+    while (!atomic_load(&k->stop)) {
+        uint64_t now = cg_now_ms();
+        if (now >= next_scan) {
+            scan(k);
+            /* Until a first scan finds something, look again soon. */
+            uint64_t period = (uint64_t)k->cfg->metadata_refresh_ms;
+            if ((!atomic_load(&k->metadata_ok) || !k->nparts) && period > 1000)
+                period = 1000;
+            next_scan = cg_now_ms() + period;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, 100);
+        if (!m)
+            continue;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cg_log_limited(&k->err_limit, CG_LOG_WARN, TAG, "consume %s [%" PRId32 "]: %s",
+                               m->rkt ? rd_kafka_topic_name(m->rkt) : "-", m->partition,
+                               rd_kafka_message_errstr(m));
+        } else {
+            handle_message(k, m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+/* ---- producer --------------------------------------------------------------------------------- */
+
+/* Producer thread (rd_kafka_poll). */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    cg_kafka_t *k = opaque;
+    cg_outbound_t *o = m->_private;
+    if (!o)
+        return;
+    if (!m->err) {
+        atomic_fetch_add(&k->produced, 1);
+        cg_outbound_done(o, true, NULL);
+        return;
+    }
+    atomic_fetch_add(&k->produce_failed, 1);
+    char e[256];
+    snprintf(e, sizeof(e), "%s::kafka: %s",
+             m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? "504" : "503", rd_kafka_err2str(m->err));
+    cg_outbound_done(o, false, e);
+}
+
+static void *producer_main(void *arg)
+{
+    cg_kafka_t *k = arg;
+    while (!atomic_load(&k->stop))
+        rd_kafka_poll(k->producer, 100);
+    /* What is still in flight fails now: every pending publish gets its answer. */
+    rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(k->producer, 0);
+    return NULL;
+}
+
+/* Loop thread. */
+static void kafka_produce(void *self, const cg_route_t *r, const char *topic, const char *key,
+                          size_t key_len, bool has_key, const char *data, size_t len,
+                          cg_outbound_t *o)
+{
+    cg_kafka_t *k = self;
+    (void)r;
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+                          RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? key_len : 0),
+                          RD_KAFKA_V_VALUE((void *)data, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(o),
+                          RD_KAFKA_V_END);
+    if (e) {
+        atomic_fetch_add(&k->produce_failed, 1);
+        char msg[256];
+        snprintf(msg, sizeof(msg), "503::kafka: %s", rd_kafka_err2str(e));
+        cg_outbound_done(o, false, msg);
+    }
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------------- */
+
+static void kafka_stop(void *self);
+
+static void *kafka_start(const cg_connector_env_t *env)
+{
+    cg_kafka_t *k = calloc(1, sizeof(*k));
+    if (!k)
+        return NULL;
+    k->cc = env->cc;
+    k->cfg = &env->cc->kafka;
+    k->bus = env->bus;
+    cg_buf_init(&k->channel, 0);
+    cg_buf_init(&k->data, 0);
+    bool inbound = false, outbound = false;
+    for (size_t i = 0; i < k->cc->nroutes; i++) {
+        const cg_route_t *r = k->cc->routes[i];
+        if (r->outbound && r->target == CG_TARGET_KAFKA)
+            outbound = true;
+        else if (!r->outbound && r->source != CG_SOURCE_MQTT)
+            inbound = true;
+    }
+    char err[512];
+    if (inbound) {
+        rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
+        bool has_reset = false;
+        for (size_t i = 0; i < k->cfg->nclient; i++)
+            has_reset |= !strcmp(k->cfg->client[i].key, "auto.offset.reset");
+        if (!conf || rd_kafka_conf_set(conf, "group.id", k->cfg->group_id, err, sizeof(err)) ||
+            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof(err)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "true", err, sizeof(err)) ||
+            (!has_reset &&
+             rd_kafka_conf_set(conf, "auto.offset.reset",
+                               k->cfg->start == CG_START_EARLIEST ? "earliest" : "latest", err,
+                               sizeof(err)))) {
+            if (conf)
+                rd_kafka_conf_destroy(conf);
+            cg_log(CG_LOG_ERR, TAG, "consumer configuration: %s", err);
+            goto fail;
+        }
+        k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        if (!k->consumer) {
+            cg_log(CG_LOG_ERR, TAG, "consumer: %s", err);
+            goto fail;
+        }
+        rd_kafka_poll_set_consumer(k->consumer);
+    }
+    if (outbound) {
+        rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
+        char t[32];
+        snprintf(t, sizeof(t), "%" PRId64, k->cfg->produce_timeout_ms);
+        if (!conf || rd_kafka_conf_set(conf, "message.timeout.ms", t, err, sizeof(err))) {
+            if (conf)
+                rd_kafka_conf_destroy(conf);
+            cg_log(CG_LOG_ERR, TAG, "producer configuration: %s", err);
+            goto fail;
+        }
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+        k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        if (!k->producer) {
+            cg_log(CG_LOG_ERR, TAG, "producer: %s", err);
+            goto fail;
+        }
+    }
+    atomic_init(&k->stop, false);
+    if (k->consumer) {
+        if (pthread_create(&k->consumer_thread, NULL, consumer_main, k))
+            goto fail;
+        k->consumer_running = true;
+    }
+    if (k->producer) {
+        if (pthread_create(&k->producer_thread, NULL, producer_main, k))
+            goto fail;
+        k->producer_running = true;
+    }
+    cg_log(CG_LOG_NOTICE, TAG, "connector started: %s, group %s, start %s%s%s",
+           k->cfg->bootstrap_servers, k->cfg->group_id, cg_kafka_start_name(k->cfg->start),
+           k->consumer ? ", consuming" : "", k->producer ? ", producing" : "");
+    return k;
+fail:
+    kafka_stop(k);
+    return NULL;
+}
+
+static void kafka_stop(void *self)
+{
+    cg_kafka_t *k = self;
+    uint64_t t0 = cg_now_ms();
+    atomic_store(&k->stop, true);
+    if (k->consumer_running)
+        pthread_join(k->consumer_thread, NULL);
+    if (k->consumer) {
+        /* Commits what was stored (asynchronously: a broker outage must not hold shutdown), and
+         * closes without a group to leave (the assignment was our own). */
+        rd_kafka_commit(k->consumer, NULL, 1);
+        rd_kafka_consumer_close(k->consumer);
+        cg_log(CG_LOG_DEBUG, TAG, "consumer closed after %llu ms",
+               (unsigned long long)(cg_now_ms() - t0));
+        rd_kafka_destroy(k->consumer);
+    }
+    if (k->producer_running)
+        pthread_join(k->producer_thread, NULL);
+    if (k->producer)
+        rd_kafka_destroy(k->producer);
+    cg_log(CG_LOG_INFO, TAG, "stopped in %llu ms", (unsigned long long)(cg_now_ms() - t0));
+    for (size_t i = 0; i < k->nparts; i++) {
+        free(k->parts[i].topic);
+        free(k->parts[i].routes);
+    }
+    free(k->parts);
+    cg_buf_free(&k->channel);
+    cg_buf_free(&k->data);
+    free(k);
+}
+
+static void kafka_stats(void *self, cg_buf_t *out)
+{
+    cg_kafka_t *k = self;
+    cg_buf_printf(out,
+                  "{\"name\":\"kafka\",\"state\":\"%s\",\"bootstrap_servers\":",
+                  !k->consumer ? "producing" : atomic_load(&k->metadata_ok) ? "up" : "connecting");
+    cg_buf_append_json_string(out, k->cfg->bootstrap_servers, strlen(k->cfg->bootstrap_servers));
+    cg_buf_printf(out,
+                  ",\"assigned_partitions\":%u,\"paused\":%s,\"pauses\":%llu,\"messages\":%llu,"
+                  "\"skipped\":%llu,\"produced\":%llu,\"produce_failed\":%llu,",
+                  atomic_load(&k->assigned), atomic_load(&k->is_paused) ? "true" : "false",
+                  (unsigned long long)atomic_load(&k->pauses),
+                  (unsigned long long)atomic_load(&k->messages),
+                  (unsigned long long)atomic_load(&k->skipped),
+                  (unsigned long long)atomic_load(&k->produced),
+                  (unsigned long long)atomic_load(&k->produce_failed));
+    cg_connector_route_stats(k->cc, true, out);
+    cg_buf_append(out, "}", 1);
+}
+
+const cg_connector_ops_t cg_kafka_connector = {
+    .name = "kafka",
+    .start = kafka_start,
+    .produce = kafka_produce,
+    .stats = kafka_stats,
+    .stop = kafka_stop,
+};
