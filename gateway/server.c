@@ -121,7 +121,8 @@ static void flush_all(cg_server_t *srv)
     while (srv->flush) {
         cg_pss_t *pss = srv->flush;
         cg_server_flush_cancel(srv, pss);
-        if (lws_partial_buffered(pss->wsi)) { /* no syscall, unlike lws_send_pipe_choked */
+        /* lws_partial_buffered: no syscall, unlike lws_send_pipe_choked */
+        if (pss->ws_deflate || lws_partial_buffered(pss->wsi)) {
             lws_callback_on_writable(pss->wsi);
             continue;
         }

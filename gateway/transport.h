@@ -67,6 +67,11 @@ struct cg_pss {
     bool stream_headers_sent;
     /* WebSocket */
     bool ws_closing, ws_ping_due;
+    /* permessage-deflate is on for this socket. lws may go on deflating the last buffer given
+     * to lws_write after the call returns (zlib keeps reading it): that buffer must stay alive
+     * and unchanged until the next WRITEABLE, and no write may happen outside WRITEABLE. */
+    bool ws_deflate;
+    cg_frame_t *ws_inflight; /* the shared frame of the last write, while deflate may read it */
     cg_pss_t *flush_prev, *flush_next; /* server's list of sockets to write before polling */
     bool flush_queued;
 };

@@ -24,8 +24,14 @@ void cg_ws_established(cg_pss_t *pss)
     cg_buf_init(&pss->in, 0);
     cg_buf_init(&pss->resp, LWS_PRE);
     lws_get_peer_simple(pss->wsi, pss->peer, sizeof(pss->peer));
-    /* Keep a compressing socket's deflate state small: level 1, smallest hash table. */
-    lws_set_extension_option(pss->wsi, "permessage-deflate", "mem_level", "1");
+    char ext[256];
+    if (cg_server_config(pss->srv)->bayeux.ws_deflate &&
+        lws_hdr_copy(pss->wsi, ext, sizeof(ext), WSI_TOKEN_EXTENSIONS) > 0 &&
+        strstr(ext, "permessage-deflate")) {
+        pss->ws_deflate = true;
+        /* Keep a compressing socket's deflate state small: level 1, smallest hash table. */
+        lws_set_extension_option(pss->wsi, "permessage-deflate", "mem_level", "1");
+    }
     cg_server_list_add(pss->srv, pss);
 }
 
@@ -75,6 +81,8 @@ int cg_ws_writeable(cg_pss_t *pss)
 {
     cg_bayeux_t *b = cg_server_bayeux(pss->srv);
     cg_session_t *s = owns_session(pss) ? pss->conn.session : NULL;
+    cg_frame_release(pss->ws_inflight); /* deflate has finished with it: we are WRITEABLE */
+    pss->ws_inflight = NULL;
 
     if (pss->ws_ping_due) {
         /* A ping is its own frame; the rest goes on the next WRITEABLE. */
@@ -95,7 +103,10 @@ int cg_ws_writeable(cg_pss_t *pss)
         cg_frame_t *f = cg_session_dequeue(s);
         int n = lws_write(pss->wsi, (unsigned char *)cg_frame_array(f), cg_frame_array_len(f),
                           LWS_WRITE_TEXT);
-        cg_frame_release(f);
+        if (pss->ws_deflate)
+            pss->ws_inflight = f;
+        else
+            cg_frame_release(f);
         if (n < 0)
             return -1;
         cg_bayeux_count_out(b, 1);
@@ -124,7 +135,8 @@ int cg_ws_writeable(cg_pss_t *pss)
     if (lws_write(pss->wsi, (unsigned char *)cg_buf_data(out), out->len, LWS_WRITE_TEXT) < 0)
         return -1;
     cg_bayeux_count_out(b, sent);
-    cg_buf_free(out);
+    if (!pss->ws_deflate)
+        cg_buf_free(out);
     cg_buf_free(&pss->conn.replies);
 
 after:
@@ -144,6 +156,8 @@ after:
 void cg_ws_closed(cg_pss_t *pss)
 {
     cg_server_flush_cancel(pss->srv, pss);
+    cg_frame_release(pss->ws_inflight);
+    pss->ws_inflight = NULL;
     cg_bayeux_conn_closed(cg_server_bayeux(pss->srv), &pss->conn);
     cg_server_list_remove(pss->srv, pss);
     cg_buf_free(&pss->in);
