@@ -583,6 +583,8 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!pss || pss->kind != PSS_HTTP)
             break;
         return http_writeable(pss);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        /* A finished keep-alive transaction: lws frees the pss without CLOSED_HTTP. */
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss && pss->kind == PSS_HTTP)
             cg_poll_closed(pss);
