@@ -60,8 +60,11 @@ static void test_errors(void)
     cg_config_free(&c);
 
     CHECK(load(&c, "demo:\n  enabled: maybe\n") == 1);
+    cg_config_free(&c);
     CHECK(load(&c, "listen: nowhere\n") == 1);
+    cg_config_free(&c);
     CHECK(load(&c, "a: 1\na: 2\n") == 1); /* duplicate key */
+    cg_config_free(&c);
     CHECK(load(&c, "log_level: loud\n") == 1);
     cg_config_free(&c);
 }
