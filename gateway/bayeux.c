@@ -43,7 +43,7 @@ struct cg_bayeux {
     unsigned char rnd[256];
     size_t rnd_left;
     cg_bayeux_stats_t stats;
-    cg_log_limit_t overflow_limit, error_limit, bus_limit;
+    cg_log_limit_t overflow_limit, error_limit, bus_limit, limit_limit;
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -128,6 +128,15 @@ static void reply_error(cg_bayeux_t *b, cg_buf_t *out, const char *channel, cons
     cg_log_limited(&b->error_limit, CG_LOG_INFO, TAG, "%s %s: %s",
                    info && info->peer ? info->peer : "-", channel ? channel : "(no channel)",
                    error);
+}
+
+/* A client hit a configured limit: one warning naming the client and the limit. */
+static void limit_log(cg_bayeux_t *b, const cg_request_info_t *info, const char *client_id,
+                      const char *limit, int64_t value)
+{
+    cg_log_limited(&b->limit_limit, CG_LOG_WARN, TAG, "%s%s%s: over %s (%lld)",
+                   info && info->peer ? info->peer : "-", client_id ? " session " : "",
+                   client_id ? client_id : "", limit, (long long)value);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------ */
@@ -581,6 +590,7 @@ static void handle_publish(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
         size_t enc_len = strlen(enc);
         if (enc_len > (size_t)b->cfg->limits.max_message_size) {
             free(enc);
+            limit_log(b, info, s->id, "limits.max_message_size", b->cfg->limits.max_message_size);
             reply_error(b, replies, channel, s->id, id, "413::message too large", info);
             return;
         }
@@ -648,6 +658,7 @@ static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, co
     }
     if (subscribe && s->nsubs + adds > (size_t)b->cfg->limits.max_subscriptions) {
         char err[128];
+        limit_log(b, info, s->id, "limits.max_subscriptions", b->cfg->limits.max_subscriptions);
         snprintf(err, sizeof(err), "403::too many subscriptions (limit %lld)",
                  (long long)b->cfg->limits.max_subscriptions);
         reply_error(b, replies, meta, s->id, id, err, info);
@@ -842,6 +853,7 @@ int cg_bayeux_handle(cg_bayeux_t *b, cg_conn_t *conn, const cg_request_info_t *i
     if (n > (size_t)b->cfg->limits.max_batch) {
         json_decref(root);
         char err[96];
+        limit_log(b, info, NULL, "limits.max_batch", b->cfg->limits.max_batch);
         snprintf(err, sizeof(err), "400::too many messages in one request (limit %lld)",
                  (long long)b->cfg->limits.max_batch);
         reply_error(b, replies, NULL, NULL, NULL, err, info);
