@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 
-const root = process.env.CG_SOURCE_DIR || path.resolve(import.meta.dirname, '../..');
+const root = process.env.CG_SOURCE_DIR || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.resolve(root, process.env.COMETGATE_BIN || 'build/cometgate');
 const dockerDir = path.join(root, 'docker');
 const compose = YAML.parse(readFileSync(path.join(dockerDir, 'docker-compose.yml'), 'utf8'));
