@@ -2,7 +2,7 @@
 # CI smoke run of the load tool against a cometgate binary:
 #   bench/smoke.sh path/to/cometgate [path/to/cg-load]
 # A few hundred clients over all three transports for ~5 s, chat scenario.
-# Prints the JSON result; exits non-zero only if nothing was delivered (or the
+# Prints a one-line summary (the JSON result on failure); exits non-zero only if nothing was delivered (or the
 # tool/server failed). No timing assertions.
 set -euo pipefail
 gw=${1:?usage: smoke.sh path/to/cometgate [path/to/cg-load]}
@@ -33,8 +33,8 @@ timeout 120 "$load" --target "127.0.0.1:$port" --server-name cometgate --server-
   --ramp-rate 1000 --duration 5 --drain 1 --quiet --label smoke --out "$tmp/result.json"
 rc=$?
 set -e
-cat "$tmp/result.json" 2>/dev/null || true
 if [ $rc -ne 0 ]; then
+  cat "$tmp/result.json" 2>/dev/null || true
   echo "smoke: cg-load failed ($rc)" >&2
   tail -20 "$tmp/gateway.log" >&2
   exit 1
@@ -45,4 +45,6 @@ if [ "${delivered:-0}" -eq 0 ]; then
   tail -20 "$tmp/gateway.log" >&2
   exit 1
 fi
-echo "smoke: ok, $delivered deliveries" >&2
+summary() { grep -o "\"$1\": [0-9.]*" "$tmp/result.json" | head -1 | grep -o '[0-9.]*$'; }
+echo "smoke: ok, $delivered deliveries ($(summary deliveries_per_s)/s, ratio $(summary delivery_ratio)," \
+  "p50 $(summary p50) ms, p99 $(summary p99) ms)" >&2
