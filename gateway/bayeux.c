@@ -17,9 +17,9 @@ typedef struct browser {
 } browser_t;
 
 struct cg_pending {
-    cg_pending_t *prev, *next; /* every pending publish, answered or not */
-    cg_conn_t *conn;           /* where the reply goes; NULL once that is gone */
-    bool answered;             /* the client has its reply (the broker timed out) */
+    cg_dlink_t link; /* on the list of every pending publish, answered or not */
+    cg_conn_t *conn; /* where the reply goes; NULL once that is gone */
+    bool answered;   /* the client has its reply (the broker timed out) */
     uint64_t deadline_ms;
     char client_id[CG_SESSION_ID_LEN + 1];
     char id[CG_MESSAGE_ID_MAX];
@@ -31,14 +31,14 @@ struct cg_bayeux {
     cg_outbound_fn outbound;
     void *outbound_arg;
     int64_t outbound_timeout_ms;
-    cg_pending_t *pendings;
-    cg_strmap_t *sessions;     /* id -> cg_session_t */
-    cg_session_t *all;         /* list of every session */
-    cg_strmap_t *browsers;     /* BAYEUX_BROWSER -> browser_t */
+    cg_dlist_t pendings;
+    cg_strmap_t *sessions; /* id -> cg_session_t */
+    cg_dlist_t all;        /* every session */
+    cg_strmap_t *browsers; /* BAYEUX_BROWSER -> browser_t */
     cg_channel_index_t *channels;
     uint64_t publish_seq;
     uint64_t next_message_id;
-    cg_session_t **doomed;     /* overflowed during a fan-out, destroyed after it */
+    cg_session_t **doomed; /* overflowed during a fan-out, destroyed after it */
     size_t ndoomed, doomed_cap;
     unsigned char rnd[256];
     size_t rnd_left;
@@ -187,10 +187,7 @@ static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *inf
     s->idle_since_ms = cg_now_ms();
     if (info->browser)
         snprintf(s->browser, sizeof(s->browser), "%s", info->browser);
-    s->next = b->all;
-    if (b->all)
-        b->all->prev = s;
-    b->all = s;
+    cg_dlist_push(&b->all, &s->all);
     b->stats.sessions_created++;
     b->stats.by_transport[s->transport]++;
     return s;
@@ -216,12 +213,7 @@ static void session_destroy(cg_bayeux_t *b, cg_session_t *s, cg_release_t why)
     b->stats.discarded += s->count;
     cg_session_clear_queue(s);
     cg_strmap_remove(b->sessions, s->id, CG_SESSION_ID_LEN);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        b->all = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    cg_dlist_remove(&b->all, &s->all);
     b->stats.by_transport[s->transport]--;
     free(s);
 }
@@ -318,9 +310,11 @@ void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *c)
     b->stats.discarded += c->nframes;
     cg_conn_clear_frames(c);
     if (c->pending) {
-        for (cg_pending_t *p = b->pendings; p; p = p->next)
+        for (cg_dlink_t *n = b->pendings.first; n; n = n->next) {
+            cg_pending_t *p = cg_dlist_entry(n, cg_pending_t, link);
             if (p->conn == c)
                 p->conn = NULL;
+        }
         c->pending = 0;
     }
 }
@@ -367,8 +361,7 @@ static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
 
     int64_t timeout = b->cfg->bayeux.timeout_ms;
     json_t *adv = json_object_get(json_object_get(msg, "advice"), "timeout");
-    if (json_is_integer(adv) && json_integer_value(adv) >= 0 &&
-        json_integer_value(adv) < timeout)
+    if (json_is_integer(adv) && json_integer_value(adv) >= 0 && json_integer_value(adv) < timeout)
         timeout = json_integer_value(adv);
     if (!s->connected)
         timeout = 0; /* the first connect is answered at once, as CometD does */
@@ -518,10 +511,7 @@ static int claim_outbound(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, const c
     }
     b->stats.messages_in++;
     c->pending++;
-    p->next = b->pendings;
-    if (b->pendings)
-        b->pendings->prev = p;
-    b->pendings = p;
+    cg_dlist_push(&b->pendings, &p->link);
     return 1;
 }
 
@@ -554,12 +544,7 @@ void cg_bayeux_pending_complete(cg_bayeux_t *b, cg_pending_t *p, bool ok, const 
 {
     if (!p->answered)
         answer_pending(b, p, ok, error);
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        b->pendings = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
+    cg_dlist_remove(&b->pendings, &p->link);
     free(p);
 }
 
@@ -789,8 +774,8 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg,
-                           const cg_request_info_t *info, cg_buf_t *replies)
+static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg, const cg_request_info_t *info,
+                           cg_buf_t *replies)
 {
     char id[CG_MESSAGE_ID_MAX];
     if (!json_is_object(msg)) {
@@ -812,16 +797,15 @@ static void handle_message(cg_bayeux_t *b, cg_conn_t *c, json_t *msg,
     }
     bool meta = cg_channel_is_meta(channel);
     bool known_meta = !strcmp(channel, "/meta/connect") || !strcmp(channel, "/meta/subscribe") ||
-                      !strcmp(channel, "/meta/unsubscribe") ||
-                      !strcmp(channel, "/meta/disconnect");
+                      !strcmp(channel, "/meta/unsubscribe") || !strcmp(channel, "/meta/disconnect");
     if (meta && !known_meta) {
         reply_error(b, replies, channel, NULL, id, "403::unknown meta channel", info);
         return;
     }
     cg_session_t *s = session_find(b, msg);
     if (!s) {
-        reply_error(b, replies, channel, json_string_value(json_object_get(msg, "clientId")),
-                    id, "402::session_unknown", info);
+        reply_error(b, replies, channel, json_string_value(json_object_get(msg, "clientId")), id,
+                    "402::session_unknown", info);
         return;
     }
     if (!strcmp(channel, "/meta/connect"))
@@ -893,11 +877,11 @@ void cg_bayeux_destroy(cg_bayeux_t *b)
 {
     if (!b)
         return;
-    while (b->all)
-        session_destroy(b, b->all, CG_RELEASE_SHUTDOWN);
-    while (b->pendings) {
-        cg_pending_t *p = b->pendings;
-        b->pendings = p->next;
+    while (b->all.first)
+        session_destroy(b, cg_dlist_entry(b->all.first, cg_session_t, all), CG_RELEASE_SHUTDOWN);
+    while (b->pendings.first) {
+        cg_pending_t *p = cg_dlist_entry(b->pendings.first, cg_pending_t, link);
+        cg_dlist_remove(&b->pendings, &p->link);
         free(p);
     }
     cg_strmap_destroy(b->sessions);
@@ -911,9 +895,10 @@ void cg_bayeux_tick(cg_bayeux_t *b)
 {
     uint64_t now = cg_now_ms();
     uint64_t max_interval = (uint64_t)b->cfg->bayeux.max_interval_ms;
-    cg_session_t *s = b->all;
-    while (s) {
-        cg_session_t *next = s->next;
+    cg_dlink_t *n = b->all.first;
+    while (n) {
+        cg_dlink_t *next_link = n->next;
+        cg_session_t *s = cg_dlist_entry(n, cg_session_t, all);
         cg_conn_t *c = s->conn;
         if (c && c->connect == CG_CONNECT_HELD) {
             if (now >= c->deadline_ms)
@@ -924,9 +909,10 @@ void cg_bayeux_tick(cg_bayeux_t *b)
             b->stats.sessions_swept++;
             session_destroy(b, s, CG_RELEASE_DISCONNECTED);
         }
-        s = next;
+        n = next_link;
     }
-    for (cg_pending_t *p = b->pendings; p; p = p->next) {
+    for (n = b->pendings.first; n; n = n->next) {
+        cg_pending_t *p = cg_dlist_entry(n, cg_pending_t, link);
         if (!p->answered && now >= p->deadline_ms)
             answer_pending(b, p, false, "504::broker timeout");
     }
@@ -934,7 +920,8 @@ void cg_bayeux_tick(cg_bayeux_t *b)
 
 void cg_bayeux_shutdown(cg_bayeux_t *b)
 {
-    for (cg_session_t *s = b->all; s; s = s->next) {
+    for (cg_dlink_t *n = b->all.first; n; n = n->next) {
+        cg_session_t *s = cg_dlist_entry(n, cg_session_t, all);
         if (s->conn && s->conn->connect == CG_CONNECT_HELD)
             release_connect(b, s->conn, CG_RELEASE_SHUTDOWN);
     }

@@ -23,8 +23,8 @@ struct cg_server {
     struct ev_loop *loop; /* epoll via libev; NULL with event_loop: poll */
     struct lws_vhost *vhost;
     lws_sorted_usec_list_t tick; /* runs on the service thread */
-    cg_pss_t *live;              /* WebSockets and held HTTP requests */
-    cg_pss_t *flush;             /* WebSockets with something to write (cg_server_flush_later) */
+    cg_dlist_t live;             /* WebSockets and held HTTP requests */
+    cg_dlist_t flush;            /* WebSockets with something to write (cg_server_flush_later) */
     bool stopping;
     uint64_t started_ms, last_ping_ms, last_stats_ms;
     struct lws_http_mount mounts[4];
@@ -63,53 +63,22 @@ void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg)
 
 void cg_server_list_add(cg_server_t *srv, cg_pss_t *pss)
 {
-    if (pss->listed)
-        return;
-    pss->listed = true;
-    pss->prev = NULL;
-    pss->next = srv->live;
-    if (srv->live)
-        srv->live->prev = pss;
-    srv->live = pss;
+    cg_dlist_push(&srv->live, &pss->live);
 }
 
 void cg_server_list_remove(cg_server_t *srv, cg_pss_t *pss)
 {
-    if (!pss->listed)
-        return;
-    pss->listed = false;
-    if (pss->prev)
-        pss->prev->next = pss->next;
-    else
-        srv->live = pss->next;
-    if (pss->next)
-        pss->next->prev = pss->prev;
-    pss->prev = pss->next = NULL;
+    cg_dlist_remove(&srv->live, &pss->live);
 }
 
 void cg_server_flush_later(cg_server_t *srv, cg_pss_t *pss)
 {
-    if (pss->flush_queued)
-        return;
-    pss->flush_queued = true;
-    pss->flush_prev = NULL;
-    pss->flush_next = srv->flush;
-    if (srv->flush)
-        srv->flush->flush_prev = pss;
-    srv->flush = pss;
+    cg_dlist_push(&srv->flush, &pss->flush);
 }
 
 void cg_server_flush_cancel(cg_server_t *srv, cg_pss_t *pss)
 {
-    if (!pss->flush_queued)
-        return;
-    pss->flush_queued = false;
-    if (pss->flush_prev)
-        pss->flush_prev->flush_next = pss->flush_next;
-    else
-        srv->flush = pss->flush_next;
-    if (pss->flush_next)
-        pss->flush_next->flush_prev = pss->flush_prev;
+    cg_dlist_remove(&srv->flush, &pss->flush);
 }
 
 /* Writes every queued WebSocket now. Asking lws for a WRITEABLE callback costs two epoll_ctl
@@ -118,8 +87,8 @@ void cg_server_flush_cancel(cg_server_t *srv, cg_pss_t *pss)
  * lws callback and tick, so messages queued by one event go out in one batch per socket. */
 static void flush_all(cg_server_t *srv)
 {
-    while (srv->flush) {
-        cg_pss_t *pss = srv->flush;
+    while (srv->flush.first) {
+        cg_pss_t *pss = cg_dlist_entry(srv->flush.first, cg_pss_t, flush);
         cg_server_flush_cancel(srv, pss);
         /* lws_partial_buffered: no syscall, unlike lws_send_pipe_choked */
         if (pss->ws_deflate || lws_partial_buffered(pss->wsi)) {
@@ -153,22 +122,21 @@ static void stats_json(cg_server_t *srv, cg_buf_t *out)
     cg_bus_fill(srv->bus, &bus_msgs, &bus_bytes);
     cg_buf_printf(out, "{\"sessions\":{\"total\":%zu", st.sessions);
     for (int t = 0; t < CG_TRANSPORT_COUNT; t++)
-        cg_buf_printf(out, ",\"%s\":%zu", cg_transport_name((cg_transport_t)t),
-                      st.by_transport[t]);
-    cg_buf_printf(out,
-                  "},\"subscriptions\":%zu,\"channels\":%zu,\"messages_in\":%llu,"
-                  "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,\"discarded\":%llu,"
-                  "\"sessions_created\":%llu,\"sessions_swept\":%llu,"
-                  "\"sessions_overflowed\":%llu,\"errors\":%llu,\"bus_rejected\":%llu,"
-                  "\"bus\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
-                  st.subscriptions, st.channels, (unsigned long long)st.messages_in,
-                  (unsigned long long)st.deliveries, (unsigned long long)st.messages_out,
-                  (unsigned long long)st.queue_drops, (unsigned long long)st.discarded,
-                  (unsigned long long)st.sessions_created,
-                  (unsigned long long)st.sessions_swept,
-                  (unsigned long long)st.sessions_overflowed, (unsigned long long)st.errors,
-                  (unsigned long long)st.bus_rejected, bus_msgs, bus_bytes, rss_bytes(),
-                  (unsigned long long)((cg_now_ms() - srv->started_ms) / 1000));
+        cg_buf_printf(out, ",\"%s\":%zu", cg_transport_name((cg_transport_t)t), st.by_transport[t]);
+    cg_buf_printf(
+        out,
+        "},\"subscriptions\":%zu,\"channels\":%zu,\"messages_in\":%llu,"
+        "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,\"discarded\":%llu,"
+        "\"sessions_created\":%llu,\"sessions_swept\":%llu,"
+        "\"sessions_overflowed\":%llu,\"errors\":%llu,\"bus_rejected\":%llu,"
+        "\"bus\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
+        st.subscriptions, st.channels, (unsigned long long)st.messages_in,
+        (unsigned long long)st.deliveries, (unsigned long long)st.messages_out,
+        (unsigned long long)st.queue_drops, (unsigned long long)st.discarded,
+        (unsigned long long)st.sessions_created, (unsigned long long)st.sessions_swept,
+        (unsigned long long)st.sessions_overflowed, (unsigned long long)st.errors,
+        (unsigned long long)st.bus_rejected, bus_msgs, bus_bytes, rss_bytes(),
+        (unsigned long long)((cg_now_ms() - srv->started_ms) / 1000));
     cg_buf_append_str(out, ",\"connectors\":[");
     for (int i = 0; i < srv->nstats_sources; i++) {
         if (i)
@@ -188,8 +156,8 @@ int cg_http_write_headers(cg_pss_t *pss, const char *content_type, bool chunked)
     int status = pss->status ? pss->status : 200;
     if (lws_add_http_header_status(wsi, (unsigned int)status, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)content_type,
-                                     (int)strlen(content_type), &p, end) ||
+                                     (const unsigned char *)content_type, (int)strlen(content_type),
+                                     &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-cache, no-store", 18, &p, end))
         return -1;
@@ -332,8 +300,9 @@ static int http_request(cg_server_t *srv, cg_pss_t *pss)
 
     pss->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     bool options = lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0;
-    enum lws_token_indexes tok =
-        pss->post ? WSI_TOKEN_POST_URI : options ? WSI_TOKEN_OPTIONS_URI : WSI_TOKEN_GET_URI;
+    enum lws_token_indexes tok = pss->post ? WSI_TOKEN_POST_URI
+                                 : options ? WSI_TOKEN_OPTIONS_URI
+                                           : WSI_TOKEN_GET_URI;
     if (lws_hdr_copy(wsi, uri, sizeof(uri), tok) < 0)
         uri[0] = '\0';
 
@@ -432,8 +401,8 @@ static int http_body(cg_server_t *srv, cg_pss_t *pss, const void *in, size_t len
     if (pss->chunked) {
         /* lws passes a chunked body through undecoded and never completes it. */
         size_t used;
-        int r = cg_chunked_feed(&pss->chunk, in, len, &pss->in,
-                                (size_t)srv->cfg->limits.max_body, &used);
+        int r = cg_chunked_feed(&pss->chunk, in, len, &pss->in, (size_t)srv->cfg->limits.max_body,
+                                &used);
         if (r == CG_CHUNKED_MORE)
             return 0;
         if (r == CG_CHUNKED_DONE)
@@ -486,8 +455,8 @@ static int http_writeable(cg_pss_t *pss)
             return 0;
         /* fall through */
     case HTTP_RESPOND: {
-        const char *ctype = pss->jsonp[0] ? "text/javascript; charset=utf-8"
-                                          : "application/json; charset=utf-8";
+        const char *ctype =
+            pss->jsonp[0] ? "text/javascript; charset=utf-8" : "application/json; charset=utf-8";
         pss->resp_off = 0;
         if (cg_http_write_headers(pss, ctype, false))
             return -1;
@@ -603,7 +572,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     int r = dispatch(wsi, reason, user, in, len);
     struct lws_context *ctx = lws_get_context(wsi);
     cg_server_t *srv = ctx ? lws_context_user(ctx) : NULL;
-    if (srv && srv->flush)
+    if (srv && srv->flush.first)
         flush_all(srv);
     return r;
 }
@@ -618,7 +587,8 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     int64_t ping_ms = srv->cfg->bayeux.ws_ping_s * 1000;
     if (ping_ms > 0 && now - srv->last_ping_ms >= (uint64_t)ping_ms) {
         srv->last_ping_ms = now;
-        for (cg_pss_t *p = srv->live; p; p = p->next) {
+        for (cg_dlink_t *n = srv->live.first; n; n = n->next) {
+            cg_pss_t *p = cg_dlist_entry(n, cg_pss_t, live);
             if (p->kind == PSS_WS) {
                 p->ws_ping_due = true;
                 lws_callback_on_writable(p->wsi);
@@ -821,13 +791,14 @@ int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms)
     srv->stopping = true;
     cg_log(CG_LOG_NOTICE, TAG, "stopping: telling sessions to reconnect");
     cg_bayeux_shutdown(srv->bayeux);
-    for (cg_pss_t *p = srv->live; p; p = p->next) {
+    for (cg_dlink_t *n = srv->live.first; n; n = n->next) {
+        cg_pss_t *p = cg_dlist_entry(n, cg_pss_t, live);
         if (p->kind == PSS_WS)
             p->ws_closing = true;
         lws_callback_on_writable(p->wsi);
     }
     uint64_t deadline = cg_now_ms() + (uint64_t)drain_ms;
-    while (srv->live && cg_now_ms() < deadline) {
+    while (srv->live.first && cg_now_ms() < deadline) {
         if (srv->loop)
             ev_run(srv->loop, EVRUN_ONCE);
         else if (lws_service(srv->ctx, 0) < 0)

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "channel.h"
+#include "dlist.h"
 #include "frame.h"
 
 #define CG_SESSION_ID_LEN 24
@@ -53,9 +54,9 @@ typedef enum {
     CG_RELEASE_IMMEDIATE = 0, /* first connect, or timeout 0 */
     CG_RELEASE_TIMEOUT,
     CG_RELEASE_MESSAGES,
-    CG_RELEASE_REPLACED,      /* a newer connect for the same session arrived */
-    CG_RELEASE_DISCONNECTED,  /* /meta/disconnect */
-    CG_RELEASE_OVERFLOW,      /* the session's queue overflowed; the session is gone */
+    CG_RELEASE_REPLACED,     /* a newer connect for the same session arrived */
+    CG_RELEASE_DISCONNECTED, /* /meta/disconnect */
+    CG_RELEASE_OVERFLOW,     /* the session's queue overflowed; the session is gone */
     CG_RELEASE_SHUTDOWN,
     CG_RELEASE_MULTIPLE_CLIENTS,
 } cg_release_t;
@@ -68,8 +69,8 @@ struct cg_conn {
     cg_connect_state_t connect;
     cg_release_t release;
     uint64_t deadline_ms;
-    bool counted_browser; /* counted in the browser's held long-polls */
-    char connect_id[CG_MESSAGE_ID_MAX];   /* encoded id of the connect, "" if it had none */
+    bool counted_browser;               /* counted in the browser's held long-polls */
+    char connect_id[CG_MESSAGE_ID_MAX]; /* encoded id of the connect, "" if it had none */
     char client_id[CG_SESSION_ID_LEN + 1];
     char browser[CG_BROWSER_ID_MAX];
     /* Replies to this conn's requests, comma-separated objects, waiting to be written. */
@@ -84,11 +85,11 @@ struct cg_conn {
 
 struct cg_session {
     char id[CG_SESSION_ID_LEN + 1];
-    cg_session_t *prev, *next;    /* every session, for the periodic sweep */
-    cg_conn_t *conn;              /* delivery target, or NULL */
-    cg_transport_t transport;     /* of the last connect */
-    bool connected;               /* a /meta/connect was answered */
-    uint64_t idle_since_ms;       /* when the last connect ended; sweep reference */
+    cg_dlink_t all;           /* every session, for the periodic sweep */
+    cg_conn_t *conn;          /* delivery target, or NULL */
+    cg_transport_t transport; /* of the last connect */
+    bool connected;           /* a /meta/connect was answered */
+    uint64_t idle_since_ms;   /* when the last connect ended; sweep reference */
     char browser[CG_BROWSER_ID_MAX];
     /* queue: a ring of frames */
     cg_frame_t **ring;
@@ -97,8 +98,8 @@ struct cg_session {
     /* subscriptions */
     cg_subscription_t **subs;
     size_t nsubs, subs_cap;
-    uint64_t last_publish_seq;    /* deduplicates overlapping subscriptions */
-    bool doomed;                  /* to be destroyed after the current fan-out */
+    uint64_t last_publish_seq; /* deduplicates overlapping subscriptions */
+    bool doomed;               /* to be destroyed after the current fan-out */
 };
 
 /* Session queue. Returns 0, or -1 when the bounds would be exceeded or memory is short. */

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "bus.h"
 #include "chunked.h"
+#include "dlist.h"
 #include "config.h"
 #include "frame.h"
 #include "session.h"
@@ -48,21 +49,20 @@ struct cg_pss {
     struct lws *wsi;
     cg_server_t *srv;
     cg_pss_kind_t kind;
-    cg_pss_t *prev, *next; /* server's list of live WebSockets / held requests */
-    bool listed;
-    cg_buf_t in;      /* request body or WebSocket message being reassembled */
+    cg_dlink_t live; /* server's list of live WebSockets and held requests */
+    cg_buf_t in;     /* request body or WebSocket message being reassembled */
     /* HTTP */
     cg_http_state_t state;
     cg_route_t route;
     bool post, discard_body, close_after;
-    bool chunked;           /* Transfer-Encoding: chunked request body */
+    bool chunked; /* Transfer-Encoding: chunked request body */
     cg_chunked_t chunk;
     int status;
-    char jsonp[64];         /* callback-polling: the callback name */
+    char jsonp[64]; /* callback-polling: the callback name */
     char browser[CG_BROWSER_ID_MAX];
-    bool set_cookie;        /* the request had no BAYEUX_BROWSER cookie */
+    bool set_cookie; /* the request had no BAYEUX_BROWSER cookie */
     char peer[64];
-    cg_buf_t resp;          /* response body being written (LWS_PRE headroom) */
+    cg_buf_t resp; /* response body being written (LWS_PRE headroom) */
     size_t resp_off;
     bool stream_headers_sent;
     /* WebSocket */
@@ -72,8 +72,7 @@ struct cg_pss {
      * and unchanged until the next WRITEABLE, and no write may happen outside WRITEABLE. */
     bool ws_deflate;
     cg_frame_t *ws_inflight; /* the shared frame of the last write, while deflate may read it */
-    cg_pss_t *flush_prev, *flush_next; /* server's list of sockets to write before polling */
-    bool flush_queued;
+    cg_dlink_t flush;        /* server's list of sockets to write before polling */
 };
 
 /* server.c */
