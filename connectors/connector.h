@@ -57,8 +57,8 @@ typedef struct cg_connectors cg_connectors_t;
 
 /* Starts the connectors the configuration has sections for, installs the outbound hook and the
  * /stats sources. Brokers need not be reachable. Takes ownership of `cc`. */
-cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus,
-                                     cg_bayeux_t *bayeux, cg_server_t *srv);
+cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus, cg_bayeux_t *bayeux,
+                                     cg_server_t *srv);
 /* Stops and joins every connector thread. Call after cg_bus_close, before cg_server_destroy. */
 void cg_connectors_stop(cg_connectors_t *c);
 

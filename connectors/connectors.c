@@ -112,8 +112,8 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
     } else if (!s->self) {
         cg_outbound_done(o, false, "503::connector unavailable");
     } else {
-        s->ops->produce(s->self, r, cg_buf_data(&topic), key.len ? cg_buf_data(&key) : "",
-                        key.len, r->has_key, data, len, o);
+        s->ops->produce(s->self, r, cg_buf_data(&topic), key.len ? cg_buf_data(&key) : "", key.len,
+                        r->has_key, data, len, o);
     }
     cg_buf_free(&topic);
     cg_buf_free(&key);
@@ -171,8 +171,8 @@ static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *
         cg_server_add_stats(srv, slot_stats, s);
 }
 
-cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus,
-                                     cg_bayeux_t *bayeux, cg_server_t *srv)
+cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus, cg_bayeux_t *bayeux,
+                                     cg_server_t *srv)
 {
     cg_connectors_t *c = calloc(1, sizeof(*c));
     if (!c) {

@@ -107,9 +107,14 @@ static int get_bool(loader_t *l, const cg_yaml_node_t *v, const char *key, bool 
 /* ---- kafka ---------------------------------------------------------------------------------- */
 
 /* librdkafka properties cometgate sets itself: a value in kafka.client would break a guarantee. */
-static const char *const kafka_reserved[] = {
-    "bootstrap.servers", "metadata.broker.list", "group.id", "enable.auto.offset.store",
-    "enable.partition.eof", "message.timeout.ms", "delivery.timeout.ms", NULL};
+static const char *const kafka_reserved[] = {"bootstrap.servers",
+                                             "metadata.broker.list",
+                                             "group.id",
+                                             "enable.auto.offset.store",
+                                             "enable.partition.eof",
+                                             "message.timeout.ms",
+                                             "delivery.timeout.ms",
+                                             NULL};
 
 static void load_kafka(loader_t *l, const cg_yaml_node_t *sec, cg_kafka_config_t *k)
 {
@@ -327,16 +332,15 @@ static void check_channel_template(loader_t *l, const cg_template_t *t, int line
     cg_buf_append(&b, "", 1);
     const char *c = cg_buf_data(&b);
     cg_channel_kind_t kind;
-    if (c[0] != '/' || cg_channel_validate(c, strlen(c), 65536, &kind) ||
-        kind != CG_CHANNEL_PLAIN)
+    if (c[0] != '/' || cg_channel_validate(c, strlen(c), 65536, &kind) || kind != CG_CHANNEL_PLAIN)
         problem(l, line, key, "'%s' does not make a valid channel name", t->source);
     else if (cg_channel_is_meta(c) || cg_channel_is_service(c))
         problem(l, line, key, "'%s': a bus message cannot go to /meta or /service", t->source);
     cg_buf_free(&b);
 }
 
-static const char *const inbound_keys[] = {"name",  "kafka",  "kafka_regex", "mqtt",     "channel",
-                                           "format", "item", "fields",      "max_size", NULL};
+static const char *const inbound_keys[] = {"name",   "kafka", "kafka_regex", "mqtt",     "channel",
+                                           "format", "item",  "fields",      "max_size", NULL};
 static const char *const outbound_keys[] = {"name", "publish", "to_kafka", "to_mqtt",
                                             "key",  "qos",     "retain",   NULL};
 
@@ -511,8 +515,7 @@ static cg_route_t *load_route(loader_t *l, const cg_yaml_node_t *v, size_t idx,
             snprintf(key, sizeof(key), "%s.key", base);
             if (r->target != CG_TARGET_KAFKA)
                 problem(l, keyn->line, key, "only Kafka messages have a key");
-            else if (!compile(l, keyn, key, CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD,
-                              &r->key))
+            else if (!compile(l, keyn, key, CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD, &r->key))
                 r->has_key = true;
         } else if (r->target == CG_TARGET_KAFKA) {
             char err[64];
@@ -533,8 +536,8 @@ static cg_route_t *load_route(loader_t *l, const cg_yaml_node_t *v, size_t idx,
             problem(l, v->line, base, "a Kafka source, but there is no kafka section");
         if (nsources == 1 && is_mqtt && !cc->mqtt.enabled)
             problem(l, v->line, base, "an MQTT source, but there is no mqtt section");
-        unsigned tpl_allowed = CG_TPL_TOPIC | CG_TPL_FIELD |
-                           (is_mqtt ? CG_TPL_LEVEL : CG_TPL_KEY | CG_TPL_PARTITION);
+        unsigned tpl_allowed =
+            CG_TPL_TOPIC | CG_TPL_FIELD | (is_mqtt ? CG_TPL_LEVEL : CG_TPL_KEY | CG_TPL_PARTITION);
         if (!channel) {
             problem(l, v->line, base, "'channel' is required");
         } else {
@@ -562,7 +565,9 @@ static cg_route_t *load_route(loader_t *l, const cg_yaml_node_t *v, size_t idx,
 int cg_connectors_config_load(const cg_config_t *cfg, cg_connectors_config_t **out,
                               cg_config_report_fn report, void *arg)
 {
-    loader_t l = {.file = cfg->source, .report = report, .arg = arg,
+    loader_t l = {.file = cfg->source,
+                  .report = report,
+                  .arg = arg,
                   .default_max_size = cfg->limits.max_message_size};
     cg_connectors_config_t *cc = calloc(1, sizeof(*cc));
     if (!cc)

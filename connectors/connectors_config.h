@@ -21,11 +21,11 @@ typedef struct cg_kv {
 } cg_kv_t;
 
 typedef struct cg_kafka_config {
-    bool enabled;             /* the section is present */
+    bool enabled; /* the section is present */
     char *bootstrap_servers;
-    char *group_id;           /* commits; default "cometgate-<hostname>" (one group per node) */
-    cg_kafka_start_t start;   /* where a partition starts when first assigned */
-    cg_kv_t *client;          /* passed to librdkafka as they are */
+    char *group_id;         /* commits; default "cometgate-<hostname>" (one group per node) */
+    cg_kafka_start_t start; /* where a partition starts when first assigned */
+    cg_kv_t *client;        /* passed to librdkafka as they are */
     size_t nclient;
     int64_t metadata_refresh_ms; /* how often new topics/partitions are looked for */
     int64_t produce_timeout_ms;  /* outbound: message.timeout.ms */
@@ -34,11 +34,11 @@ typedef struct cg_kafka_config {
 typedef struct cg_mqtt_config {
     bool enabled;
     char *uri;
-    char *client_id;          /* default "cometgate-<hostname>-<pid>" */
+    char *client_id; /* default "cometgate-<hostname>-<pid>" */
     char *username;
     char *password;
-    int version;              /* 4 (MQTT 3.1.1) or 5 */
-    int qos;                  /* subscriptions: 0 or 1 */
+    int version; /* 4 (MQTT 3.1.1) or 5 */
+    int qos;     /* subscriptions: 0 or 1 */
     bool clean_session;
     int64_t keepalive_s;
     int64_t connect_timeout_s;

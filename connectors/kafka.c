@@ -119,7 +119,8 @@ fail:
     return NULL;
 }
 
-/* ---- consumer thread -------------------------------------------------------------------------- */
+/* ---- consumer thread --------------------------------------------------------------------------
+ */
 
 static part_t *find_part(cg_kafka_t *k, const char *topic, int32_t partition)
 {
@@ -222,8 +223,8 @@ static void pause_all(cg_kafka_t *k, bool pause)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)k->nparts);
     for (size_t i = 0; i < k->nparts; i++)
         rd_kafka_topic_partition_list_add(l, k->parts[i].topic, k->parts[i].partition);
-    rd_kafka_resp_err_t e =
-        pause ? rd_kafka_pause_partitions(k->consumer, l) : rd_kafka_resume_partitions(k->consumer, l);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->consumer, l)
+                                  : rd_kafka_resume_partitions(k->consumer, l);
     if (e)
         cg_log(CG_LOG_ERR, TAG, "%s partitions: %s", pause ? "pause" : "resume",
                rd_kafka_err2str(e));
@@ -333,7 +334,8 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-/* ---- producer --------------------------------------------------------------------------------- */
+/* ---- producer ---------------------------------------------------------------------------------
+ */
 
 /* Producer thread (rd_kafka_poll). */
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -373,12 +375,11 @@ static void kafka_produce(void *self, const cg_route_t *r, const char *topic, co
 {
     cg_kafka_t *k = self;
     (void)r;
-    rd_kafka_resp_err_t e =
-        rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
-                          RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? key_len : 0),
-                          RD_KAFKA_V_VALUE((void *)data, len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(o),
-                          RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        k->producer, RD_KAFKA_V_TOPIC(topic),
+        RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? key_len : 0),
+        RD_KAFKA_V_VALUE((void *)data, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
     if (e) {
         atomic_fetch_add(&k->produce_failed, 1);
         char msg[256];
@@ -387,7 +388,8 @@ static void kafka_produce(void *self, const cg_route_t *r, const char *topic, co
     }
 }
 
-/* ---- lifecycle -------------------------------------------------------------------------------- */
+/* ---- lifecycle --------------------------------------------------------------------------------
+ */
 
 static void kafka_stop(void *self);
 
@@ -505,19 +507,19 @@ static void kafka_stop(void *self)
 static void kafka_stats(void *self, cg_buf_t *out)
 {
     cg_kafka_t *k = self;
-    cg_buf_printf(out,
-                  "{\"name\":\"kafka\",\"state\":\"%s\",\"bootstrap_servers\":",
-                  !k->consumer ? "producing" : atomic_load(&k->metadata_ok) ? "up" : "connecting");
+    cg_buf_printf(out, "{\"name\":\"kafka\",\"state\":\"%s\",\"bootstrap_servers\":",
+                  !k->consumer                   ? "producing"
+                  : atomic_load(&k->metadata_ok) ? "up"
+                                                 : "connecting");
     cg_buf_append_json_string(out, k->cfg->bootstrap_servers, strlen(k->cfg->bootstrap_servers));
-    cg_buf_printf(out,
-                  ",\"assigned_partitions\":%u,\"paused\":%s,\"pauses\":%llu,\"messages\":%llu,"
-                  "\"skipped\":%llu,\"produced\":%llu,\"produce_failed\":%llu,",
-                  atomic_load(&k->assigned), atomic_load(&k->is_paused) ? "true" : "false",
-                  (unsigned long long)atomic_load(&k->pauses),
-                  (unsigned long long)atomic_load(&k->messages),
-                  (unsigned long long)atomic_load(&k->skipped),
-                  (unsigned long long)atomic_load(&k->produced),
-                  (unsigned long long)atomic_load(&k->produce_failed));
+    cg_buf_printf(
+        out,
+        ",\"assigned_partitions\":%u,\"paused\":%s,\"pauses\":%llu,\"messages\":%llu,"
+        "\"skipped\":%llu,\"produced\":%llu,\"produce_failed\":%llu,",
+        atomic_load(&k->assigned), atomic_load(&k->is_paused) ? "true" : "false",
+        (unsigned long long)atomic_load(&k->pauses), (unsigned long long)atomic_load(&k->messages),
+        (unsigned long long)atomic_load(&k->skipped), (unsigned long long)atomic_load(&k->produced),
+        (unsigned long long)atomic_load(&k->produce_failed));
     cg_connector_route_stats(k->cc, true, out);
     cg_buf_append(out, "}", 1);
 }

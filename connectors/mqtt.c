@@ -56,14 +56,16 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- paho → cg_log ---------------------------------------------------------------------------- */
+/* ---- paho → cg_log ----------------------------------------------------------------------------
+ */
 
 static void trace_cb(enum MQTTASYNC_TRACE_LEVELS level, char *message)
 {
     cg_log(level >= MQTTASYNC_TRACE_ERROR ? CG_LOG_WARN : CG_LOG_DEBUG, "paho", "%s", message);
 }
 
-/* ---- inbound ---------------------------------------------------------------------------------- */
+/* ---- inbound ----------------------------------------------------------------------------------
+ */
 
 static void subscribe_all(cg_mqtt_t *m);
 
@@ -207,7 +209,8 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
     return 1;
 }
 
-/* ---- outbound --------------------------------------------------------------------------------- */
+/* ---- outbound ---------------------------------------------------------------------------------
+ */
 
 static cg_mqtt_t *the_mqtt; /* for publish callbacks whose context is the cg_outbound_t */
 
@@ -285,22 +288,23 @@ static void mqtt_produce(void *self, const cg_route_t *r, const char *topic, con
     }
 }
 
-/* ---- lifecycle -------------------------------------------------------------------------------- */
+/* ---- lifecycle --------------------------------------------------------------------------------
+ */
 
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *r)
 {
     cg_mqtt_t *m = ctx;
     cg_log_limited(&m->conn_limit, CG_LOG_WARN, TAG, "cannot connect to %s: %s (retrying)",
-                   m->cfg->uri, r && r->message ? r->message : MQTTAsync_strerror(r ? r->code : -1));
+                   m->cfg->uri,
+                   r && r->message ? r->message : MQTTAsync_strerror(r ? r->code : -1));
 }
 
 static void on_connect_fail5(void *ctx, MQTTAsync_failureData5 *r)
 {
     cg_mqtt_t *m = ctx;
-    cg_log_limited(&m->conn_limit, CG_LOG_WARN, TAG, "cannot connect to %s: %s (retrying)",
-                   m->cfg->uri,
-                   r && r->message ? r->message
-                                   : (r ? MQTTReasonCode_toString(r->reasonCode) : "unknown"));
+    cg_log_limited(
+        &m->conn_limit, CG_LOG_WARN, TAG, "cannot connect to %s: %s (retrying)", m->cfg->uri,
+        r && r->message ? r->message : (r ? MQTTReasonCode_toString(r->reasonCode) : "unknown"));
 }
 
 static void mqtt_stop(void *self);
@@ -420,15 +424,14 @@ static void mqtt_stats(void *self, cg_buf_t *out)
     cg_buf_printf(out, "{\"name\":\"mqtt\",\"state\":\"%s\",\"uri\":",
                   atomic_load(&m->connected) ? "up" : "connecting");
     cg_buf_append_json_string(out, m->cfg->uri, strlen(m->cfg->uri));
-    cg_buf_printf(out,
-                  ",\"connects\":%llu,\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,"
-                  "\"published\":%llu,\"publish_failed\":%llu,",
-                  (unsigned long long)atomic_load(&m->connects),
-                  (unsigned long long)atomic_load(&m->messages),
-                  (unsigned long long)atomic_load(&m->skipped),
-                  (unsigned long long)atomic_load(&m->waits),
-                  (unsigned long long)atomic_load(&m->published),
-                  (unsigned long long)atomic_load(&m->publish_failed));
+    cg_buf_printf(
+        out,
+        ",\"connects\":%llu,\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,"
+        "\"published\":%llu,\"publish_failed\":%llu,",
+        (unsigned long long)atomic_load(&m->connects),
+        (unsigned long long)atomic_load(&m->messages), (unsigned long long)atomic_load(&m->skipped),
+        (unsigned long long)atomic_load(&m->waits), (unsigned long long)atomic_load(&m->published),
+        (unsigned long long)atomic_load(&m->publish_failed));
     cg_connector_route_stats(m->cc, false, out);
     cg_buf_append(out, "}", 1);
 }

@@ -4,10 +4,10 @@
  *    "partition":0,"offset":42,"key":"AAPL","timestamp":1718000000000}}
  *
  * fields: a JSON payload as it is (an object; any other JSON value becomes {"value":v}), msgpack
- * decoded to JSON (binary strings as base64), text as {"text":"..."}, bytes as {"bytes":"<base64>"};
- * then the route's projection, if any. The data is encoded here, once per message, and copied into
- * the bus as it is.
- * Thread: the connector's own (pure functions; the caller owns every buffer). */
+ * decoded to JSON (binary strings as base64), text as {"text":"..."}, bytes as
+ * {"bytes":"<base64>"}; then the route's projection, if any. The data is encoded here, once per
+ * message, and copied into the bus as it is. Thread: the connector's own (pure functions; the
+ * caller owns every buffer). */
 #ifndef CG_NORMALISE_H
 #define CG_NORMALISE_H
 
@@ -29,18 +29,18 @@ typedef struct cg_inbound_msg {
     const void *key; /* Kafka */
     size_t key_len;
     bool has_key;
-    int32_t partition; /* Kafka */
-    int64_t offset;    /* Kafka */
-    int qos;           /* MQTT */
-    bool retain;       /* MQTT */
+    int32_t partition;    /* Kafka */
+    int64_t offset;       /* Kafka */
+    int qos;              /* MQTT */
+    bool retain;          /* MQTT */
     int64_t timestamp_ms; /* broker timestamp (Kafka), receive time (MQTT); <0: unknown */
 } cg_inbound_msg_t;
 
 /* Results: why a message was skipped (each counted per route). */
 #define CG_NORM_OK 0
-#define CG_NORM_EPAYLOAD (-1)  /* not valid json/msgpack/UTF-8 for the route's format */
-#define CG_NORM_EMISSING (-2)  /* a template placeholder has no value in this message */
-#define CG_NORM_ESIZE (-3)     /* payload larger than the route's max_size */
+#define CG_NORM_EPAYLOAD (-1) /* not valid json/msgpack/UTF-8 for the route's format */
+#define CG_NORM_EMISSING (-2) /* a template placeholder has no value in this message */
+#define CG_NORM_ESIZE (-3)    /* payload larger than the route's max_size */
 #define CG_NORM_ENOMEM (-4)
 
 /* Builds the channel (NUL-terminated in `channel`) and the encoded data. Both buffers are reset

@@ -47,9 +47,9 @@ typedef enum {
 
 typedef struct cg_tpl_part {
     cg_tpl_kind_t kind;
-    char *text;  /* CG_TP_LIT: the literal; CG_TP_FIELD: the dotted path */
+    char *text; /* CG_TP_LIT: the literal; CG_TP_FIELD: the dotted path */
     size_t len;
-    int level;   /* CG_TP_LEVEL: 1-based */
+    int level; /* CG_TP_LEVEL: 1-based */
 } cg_tpl_part_t;
 
 typedef struct cg_template {
@@ -60,7 +60,8 @@ typedef struct cg_template {
 } cg_template_t;
 
 /* Compiles `s`. 0, or -1 with a reason in err (bad syntax, a placeholder not in `allowed`). */
-int cg_template_compile(cg_template_t *t, const char *s, unsigned allowed, char *err, size_t errlen);
+int cg_template_compile(cg_template_t *t, const char *s, unsigned allowed, char *err,
+                        size_t errlen);
 void cg_template_free(cg_template_t *t);
 
 /* What a template is expanded from. Strings need not be NUL-terminated. */
@@ -72,7 +73,7 @@ typedef struct cg_tpl_ctx {
     int32_t partition;
     const char *const *levels; /* MQTT topic levels or channel segments, each NUL-terminated */
     size_t nlevels;
-    const json_t *fields;      /* the payload object, or NULL */
+    const json_t *fields; /* the payload object, or NULL */
     const char *channel;
 } cg_tpl_ctx_t;
 
@@ -124,13 +125,13 @@ typedef struct cg_route_counters {
 
 typedef struct cg_route {
     char name[64];
-    int line;     /* where the route starts in the config file */
+    int line; /* where the route starts in the config file */
     bool outbound;
 
     /* inbound */
     cg_source_kind_t source;
-    char *topic;  /* exact topic, regex source text, or MQTT filter */
-    regex_t re;   /* CG_SOURCE_KAFKA_REGEX */
+    char *topic; /* exact topic, regex source text, or MQTT filter */
+    regex_t re;  /* CG_SOURCE_KAFKA_REGEX */
     cg_template_t channel;
     cg_template_t item; /* empty (nparts 0): the Kafka key, else the topic */
     bool has_item;
@@ -140,7 +141,7 @@ typedef struct cg_route {
     int64_t max_size; /* payload bytes */
 
     /* outbound */
-    char *pattern;    /* Bayeux channel or pattern, e.g. /chat/ followed by ** */
+    char *pattern; /* Bayeux channel or pattern, e.g. /chat/ followed by ** */
     cg_target_kind_t target;
     cg_template_t target_topic;
     cg_template_t key; /* Kafka key; empty: no key */

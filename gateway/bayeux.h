@@ -29,13 +29,13 @@ typedef struct cg_request_info {
 
 typedef struct cg_bayeux_stats {
     uint64_t sessions_created, sessions_swept, sessions_overflowed;
-    uint64_t messages_in;      /* publishes accepted from clients and the bus */
-    uint64_t deliveries;       /* messages enqueued to sessions */
-    uint64_t messages_out;     /* messages written to sockets (counted by transports) */
-    uint64_t queue_drops;      /* messages lost to queue overflow */
-    uint64_t discarded;        /* messages still queued when their session ended or left */
-    uint64_t bus_rejected;     /* bus messages with an invalid channel */
-    uint64_t errors;           /* error replies */
+    uint64_t messages_in;  /* publishes accepted from clients and the bus */
+    uint64_t deliveries;   /* messages enqueued to sessions */
+    uint64_t messages_out; /* messages written to sockets (counted by transports) */
+    uint64_t queue_drops;  /* messages lost to queue overflow */
+    uint64_t discarded;    /* messages still queued when their session ended or left */
+    uint64_t bus_rejected; /* bus messages with an invalid channel */
+    uint64_t errors;       /* error replies */
     size_t sessions;
     size_t by_transport[CG_TRANSPORT_COUNT];
     size_t channels, subscriptions;

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 typedef struct cg_buf {
-    char *base;      /* allocation; data starts at base + headroom */
+    char *base; /* allocation; data starts at base + headroom */
     size_t headroom;
     size_t len;
-    size_t cap;      /* bytes available after headroom */
+    size_t cap; /* bytes available after headroom */
 } cg_buf_t;
 
 void cg_buf_init(cg_buf_t *b, size_t headroom);

@@ -16,8 +16,8 @@ typedef struct entry {
 
 struct cg_bus {
     pthread_mutex_t lock;
-    pthread_cond_t space; /* signalled when a drain brings the fill under the low watermark */
-    entry_t *head, *tail; /* guarded by lock */
+    pthread_cond_t space;   /* signalled when a drain brings the fill under the low watermark */
+    entry_t *head, *tail;   /* guarded by lock */
     size_t messages, bytes; /* publishes queued or being dispatched, guarded by lock */
     bool closed;
     cg_bus_limits_t limits;
@@ -140,8 +140,7 @@ int cg_bus_call(cg_bus_t *bus, void (*fn)(void *arg), void *arg)
 
 static bool has_space_locked(const cg_bus_t *bus)
 {
-    return bus->messages <= bus->limits.max_messages / 2 &&
-           bus->bytes <= bus->limits.max_bytes / 2;
+    return bus->messages <= bus->limits.max_messages / 2 && bus->bytes <= bus->limits.max_bytes / 2;
 }
 
 bool cg_bus_wait_space(cg_bus_t *bus, int timeout_ms)

@@ -115,8 +115,7 @@ void cg_channel_index_destroy(cg_channel_index_t *idx)
     free(idx);
 }
 
-cg_subscription_t *cg_channel_subscribe(cg_channel_index_t *idx, const char *name,
-                                        void *subscriber)
+cg_subscription_t *cg_channel_subscribe(cg_channel_index_t *idx, const char *name, void *subscriber)
 {
     size_t len = strlen(name);
     channel_t *ch = cg_strmap_get(idx->channels, name, len);

@@ -1,9 +1,9 @@
 /* Bayeux channel names and the subscription index.
  *
- * The index maps a channel name or pattern (`/a/b`, `/a/` + `*`, `/a/` + `**`) to its subscriptions. A
- * publish looks up the exact name and each pattern that could match it (one hash lookup per
- * level), so its cost does not depend on how many sessions exist.
- * Thread: lws service thread only. */
+ * The index maps a channel name or pattern (`/a/b`, `/a/` + `*`, `/a/` + `**`) to its
+ * subscriptions. A publish looks up the exact name and each pattern that could match it (one hash
+ * lookup per level), so its cost does not depend on how many sessions exist. Thread: lws service
+ * thread only. */
 #ifndef CG_CHANNEL_H
 #define CG_CHANNEL_H
 

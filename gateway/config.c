@@ -20,9 +20,18 @@ typedef struct setting {
 } setting_t;
 
 #define OFF(f) offsetof(cg_config_t, f)
-#define INT(k, f, d, lo, hi) {k, T_INT, OFF(f), 0, d, lo, hi, NULL}
-#define BOOL(k, f, d) {k, T_BOOL, OFF(f), 0, d, 0, 1, NULL}
-#define STR(k, f, d) {k, T_STRING, OFF(f), sizeof(((cg_config_t *)0)->f), 0, 0, 0, d}
+#define INT(k, f, d, lo, hi)                                                                       \
+    {                                                                                              \
+        k, T_INT, OFF(f), 0, d, lo, hi, NULL                                                       \
+    }
+#define BOOL(k, f, d)                                                                              \
+    {                                                                                              \
+        k, T_BOOL, OFF(f), 0, d, 0, 1, NULL                                                        \
+    }
+#define STR(k, f, d)                                                                               \
+    {                                                                                              \
+        k, T_STRING, OFF(f), sizeof(((cg_config_t *)0)->f), 0, 0, 0, d                             \
+    }
 
 static const setting_t settings[] = {
     {"listen", T_LISTEN, 0, 0, 0, 0, 0, "127.0.0.1:8080"},

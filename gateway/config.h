@@ -15,31 +15,31 @@
 #include "yaml_tree.h"
 
 typedef struct cg_limits_config {
-    int64_t max_body;           /* HTTP request body, bytes (413 above) */
-    int64_t max_ws_message;     /* WebSocket message, bytes (close 1009 above) */
+    int64_t max_body;       /* HTTP request body, bytes (413 above) */
+    int64_t max_ws_message; /* WebSocket message, bytes (close 1009 above) */
     int64_t max_sessions;
-    int64_t max_subscriptions;  /* per session */
+    int64_t max_subscriptions; /* per session */
     int64_t max_channel_length;
-    int64_t max_batch;          /* messages per request or frame */
-    int64_t queue_messages;     /* per-session queue bound */
+    int64_t max_batch;      /* messages per request or frame */
+    int64_t queue_messages; /* per-session queue bound */
     int64_t queue_bytes;
-    int64_t max_message_size;   /* one published message, encoded */
+    int64_t max_message_size; /* one published message, encoded */
 } cg_limits_config_t;
 
 typedef struct cg_bayeux_config {
-    int64_t timeout_ms;         /* advice.timeout: a /meta/connect is held this long */
-    int64_t interval_ms;        /* advice.interval */
-    int64_t max_interval_ms;    /* a session without a connect for this long is swept */
+    int64_t timeout_ms;      /* advice.timeout: a /meta/connect is held this long */
+    int64_t interval_ms;     /* advice.interval */
+    int64_t max_interval_ms; /* a session without a connect for this long is swept */
     int64_t multiple_clients_interval_ms;
-    int64_t ws_ping_s;          /* WebSocket keep-alive pings; 0 off */
-    bool ws_deflate;            /* permessage-deflate when the client offers it */
-    char path[64];              /* mount point, "/cometd" */
+    int64_t ws_ping_s; /* WebSocket keep-alive pings; 0 off */
+    bool ws_deflate;   /* permessage-deflate when the client offers it */
+    char path[64];     /* mount point, "/cometd" */
 } cg_bayeux_config_t;
 
 typedef struct cg_demo_config {
     bool enabled;
     int64_t interval_ms;
-    char channel_prefix[64];    /* "/demo/ticker" */
+    char channel_prefix[64]; /* "/demo/ticker" */
 } cg_demo_config_t;
 
 typedef struct cg_bus_config {
@@ -48,18 +48,18 @@ typedef struct cg_bus_config {
 } cg_bus_config_t;
 
 typedef struct cg_config {
-    char source[256];           /* file name, or "built-in" */
+    char source[256]; /* file name, or "built-in" */
     char listen_host[64];
     int listen_port;
-    char static_dir[256];       /* "" disables static files */
+    char static_dir[256]; /* "" disables static files */
     char log_level[16];
-    char event_loop[8];         /* "epoll" (libev) or "poll" (lws's own) */
-    int64_t stats_interval_ms;  /* period of /meta-free stats publishes on /cometgate/stats; 0 off */
+    char event_loop[8];        /* "epoll" (libev) or "poll" (lws's own) */
+    int64_t stats_interval_ms; /* period of /meta-free stats publishes on /cometgate/stats; 0 off */
     cg_bayeux_config_t bayeux;
     cg_limits_config_t limits;
     cg_demo_config_t demo;
     cg_bus_config_t bus;
-    cg_yaml_node_t *tree;       /* the whole file; connector sections are read from it */
+    cg_yaml_node_t *tree; /* the whole file; connector sections are read from it */
 } cg_config_t;
 
 /* Fills built-in defaults. */

@@ -6,7 +6,13 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-typedef enum { CG_LOG_ERR = 0, CG_LOG_WARN, CG_LOG_NOTICE, CG_LOG_INFO, CG_LOG_DEBUG } cg_log_level_t;
+typedef enum {
+    CG_LOG_ERR = 0,
+    CG_LOG_WARN,
+    CG_LOG_NOTICE,
+    CG_LOG_INFO,
+    CG_LOG_DEBUG
+} cg_log_level_t;
 
 void cg_log_set_level(cg_log_level_t level);
 cg_log_level_t cg_log_get_level(void);

@@ -52,11 +52,13 @@ static void print_line(void *arg, const char *line)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
-        {"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {"log-level", required_argument, NULL, 'L'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"check-config", no_argument, NULL, 'k'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"log-level", required_argument, NULL, 'L'},
+                                         {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *listen = NULL, *log_level = NULL;
     bool check_only = false;
     int o;

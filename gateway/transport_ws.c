@@ -42,8 +42,8 @@ int cg_ws_receive(cg_pss_t *pss, const void *in, size_t len)
         cg_log(CG_LOG_WARN, TAG, "%s: WebSocket message over limits.max_ws_message (%lld bytes)",
                pss->peer, (long long)cfg->limits.max_ws_message);
         static const char reason[] = "message too big";
-        lws_close_reason(pss->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)reason, sizeof(reason) - 1);
+        lws_close_reason(pss->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                         sizeof(reason) - 1);
         return -1;
     }
     if (cg_buf_append(&pss->in, in, len))

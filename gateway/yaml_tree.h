@@ -12,13 +12,13 @@ typedef enum { CG_YAML_SCALAR, CG_YAML_MAP, CG_YAML_SEQ } cg_yaml_type_t;
 typedef struct cg_yaml_node cg_yaml_node_t;
 struct cg_yaml_node {
     cg_yaml_type_t type;
-    int line;                 /* 1-based */
-    char *scalar;             /* CG_YAML_SCALAR */
-    bool quoted;              /* scalar was quoted: never a number/bool/null */
-    size_t count;             /* MAP: pairs, SEQ: items */
-    char **keys;              /* MAP */
-    int *key_lines;           /* MAP */
-    cg_yaml_node_t **items;   /* MAP values / SEQ items */
+    int line;               /* 1-based */
+    char *scalar;           /* CG_YAML_SCALAR */
+    bool quoted;            /* scalar was quoted: never a number/bool/null */
+    size_t count;           /* MAP: pairs, SEQ: items */
+    char **keys;            /* MAP */
+    int *key_lines;         /* MAP */
+    cg_yaml_node_t **items; /* MAP values / SEQ items */
 };
 
 /* Parses `len` bytes. On error returns NULL and writes "line N: problem" into err. */

@@ -1,4 +1,5 @@
-/* Kafka ingest benchmark: how many messages per second one Kafka connector thread hands to the loop.
+/* Kafka ingest benchmark: how many messages per second one Kafka connector thread hands to the
+ * loop.
  *
  * In one process: librdkafka's mock cluster (1 broker), N messages of ~200-byte JSON produced to a
  * topic beforehand, then the real connector (connectors/kafka.c, route + normalise) consuming from
@@ -96,7 +97,8 @@ int main(int argc, char **argv)
     cg_config_defaults(&cfg);
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
-             "kafka:\n  bootstrap_servers: '%s'\n  group_id: bench\n  start: earliest\n  client: {fetch.wait.max.ms: '%s'}\n"
+             "kafka:\n  bootstrap_servers: '%s'\n  group_id: bench\n  start: earliest\n  client: "
+             "{fetch.wait.max.ms: '%s'}\n"
              "routes:\n  - {name: bench, kafka: bench, channel: '/bench/{key}'}\n",
              bootstrap, getenv("FETCH_WAIT_MS") ? getenv("FETCH_WAIT_MS") : "10");
     if (cg_config_load_text(&cfg, "bench", yaml, strlen(yaml), NULL, NULL))

@@ -27,10 +27,10 @@
 
 typedef struct bconn {
     int fd;
-    int open;     /* upgrade done */
+    int open; /* upgrade done */
     char req[2048];
     size_t reqlen;
-    char *pend;   /* unsent tail of the last batch */
+    char *pend; /* unsent tail of the last batch */
     size_t pendlen;
 } bconn_t;
 
@@ -63,11 +63,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--payload"))
             payload = atol(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: cg-blast [--listen 127.0.0.1:PORT] [--duration S<=3600] [--batch N] [--payload B]\n");
+            fprintf(stderr, "usage: cg-blast [--listen 127.0.0.1:PORT] [--duration S<=3600] "
+                            "[--batch N] [--payload B]\n");
             return 2;
         }
     }
-    if (duration < 1 || duration > 3600 || batch < 1 || batch > 4096 || payload < 0 || payload > 65536) {
+    if (duration < 1 || duration > 3600 || batch < 1 || batch > 4096 || payload < 0 ||
+        payload > 65536) {
         fprintf(stderr, "cg-blast: option out of range\n");
         return 2;
     }
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
     }
     memcpy(host, listen_at, (size_t)(colon - listen_at));
     host[colon - listen_at] = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(colon + 1))};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)atoi(colon + 1))};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
         fprintf(stderr, "cg-blast: loopback IPv4 only\n");
         return 2;
@@ -94,12 +97,14 @@ int main(int argc, char **argv)
     int ep = epoll_create1(0);
     struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &le);
-    fprintf(stderr, "cg-blast: listening on %s for %ld s, %ld frames/batch, pid %d\n", listen_at, duration, batch, getpid());
+    fprintf(stderr, "cg-blast: listening on %s for %ld s, %ld frames/batch, pid %d\n", listen_at,
+            duration, batch, getpid());
 
     static bconn_t *conns[MAX_CONN];
     int nconn = 0;
     size_t cap = (size_t)batch * ((size_t)payload + 64);
-    char *buf = malloc(cap), *frame = malloc((size_t)payload + 64), *filler = malloc((size_t)payload + 1);
+    char *buf = malloc(cap), *frame = malloc((size_t)payload + 64),
+         *filler = malloc((size_t)payload + 1);
     memset(filler, 'x', (size_t)payload);
     filler[payload] = 0;
     unsigned long long frames_out = 0;
@@ -137,7 +142,9 @@ int main(int argc, char **argv)
             }
             if (c->open)
                 continue; /* client frames (pongs, closes) are ignored */
-            size_t take = (size_t)r < sizeof(c->req) - 1 - c->reqlen ? (size_t)r : sizeof(c->req) - 1 - c->reqlen;
+            size_t take = (size_t)r < sizeof(c->req) - 1 - c->reqlen
+                              ? (size_t)r
+                              : sizeof(c->req) - 1 - c->reqlen;
             memcpy(c->req + c->reqlen, tmp, take);
             c->reqlen += take;
             c->req[c->reqlen] = 0;
@@ -149,8 +156,10 @@ int main(int argc, char **argv)
                 cg_ws_accept_for(key, acc);
                 char resp[256];
                 int rn = snprintf(resp, sizeof(resp),
-                                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
+                                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+                                  "websocket\r\nConnection: Upgrade\r\n"
+                                  "Sec-WebSocket-Accept: %s\r\n\r\n",
+                                  acc);
                 if (send(c->fd, resp, (size_t)rn, MSG_NOSIGNAL) == rn) {
                     c->open = 1;
                     conns[nconn++] = c;
@@ -161,7 +170,8 @@ int main(int argc, char **argv)
         size_t blen = 0;
         uint64_t t = now_us();
         for (long f = 0; f < batch; f++) {
-            int pl = snprintf(frame, (size_t)payload + 64, "{\"t\":%llu,\"p\":\"%s\"}", (unsigned long long)t, filler);
+            int pl = snprintf(frame, (size_t)payload + 64, "{\"t\":%llu,\"p\":\"%s\"}",
+                              (unsigned long long)t, filler);
             uint8_t *o = (uint8_t *)buf + blen;
             size_t h = 0;
             o[h++] = 0x81;

@@ -9,9 +9,9 @@ typedef struct cg_http_head {
     int status;
     long long content_length; /* -1 when absent */
     int chunked;
-    int close;                /* Connection: close */
-    char accept[32];          /* Sec-WebSocket-Accept */
-    char cookie[64];          /* BAYEUX_BROWSER=value, if set */
+    int close;       /* Connection: close */
+    char accept[32]; /* Sec-WebSocket-Accept */
+    char cookie[64]; /* BAYEUX_BROWSER=value, if set */
 } cg_http_head_t;
 
 /* Returns the header block length (through CRLFCRLF) when complete, 0 when

@@ -28,7 +28,7 @@ typedef struct child {
     int ctl_w;   /* parent writes commands */
     int stats_r; /* parent reads records */
     int is_pub;
-    int alive;   /* pipe still open */
+    int alive; /* pipe still open */
     int got_final;
     size_t have;
     cg_stats_t cur;  /* record being read */
@@ -134,7 +134,10 @@ static void merge(const child_t *ch, int n, cg_stats_t *recv, cg_stats_t *pub)
 
 static const char *phase_label(int p)
 {
-    return p == CG_PH_RAMP ? "ramp" : p == CG_PH_MEASURE ? "measure" : p == CG_PH_DRAIN ? "drain" : "done";
+    return p == CG_PH_RAMP      ? "ramp"
+           : p == CG_PH_MEASURE ? "measure"
+           : p == CG_PH_DRAIN   ? "drain"
+                                : "done";
 }
 
 int main(int argc, char **argv)
@@ -159,7 +162,8 @@ int main(int argc, char **argv)
             perror("cg-load: pipe");
             return 1;
         }
-        cg_worker_spec_t spec = {.id = i, .ctl_fd = ctl[0], .stats_fd = st[1], .deadline_s = deadline_s};
+        cg_worker_spec_t spec = {
+            .id = i, .ctl_fd = ctl[0], .stats_fd = st[1], .deadline_s = deadline_s};
         if (i < nrecv) {
             spec.first = o.clients * i / nrecv;
             spec.count = o.clients * (i + 1) / nrecv - spec.first;
@@ -190,7 +194,8 @@ int main(int argc, char **argv)
         }
         close(ctl[0]);
         close(st[1]);
-        ch[i] = (child_t){.pid = pid, .ctl_w = ctl[1], .stats_r = st[0], .is_pub = spec.is_pub, .alive = 1};
+        ch[i] = (child_t){
+            .pid = pid, .ctl_w = ctl[1], .stats_r = st[0], .is_pub = spec.is_pub, .alive = 1};
         fcntl(st[0], F_SETFL, O_NONBLOCK);
     }
 
@@ -201,7 +206,8 @@ int main(int argc, char **argv)
     double next_tick = t0 + 1;
     int phase = CG_PH_RAMP;
     cg_stats_t recv, pub, prev_recv = {0}, prev_pub = {0};
-    double srv_cpu_prev = o.server_pid ? cg_proc_cpu_s(o.server_pid) : -1, srv_cpu_go = -1, srv_cpu_stop = -1;
+    double srv_cpu_prev = o.server_pid ? cg_proc_cpu_s(o.server_pid) : -1, srv_cpu_go = -1,
+           srv_cpu_stop = -1;
     double recv_cpu_go = 0, pub_cpu_go = 0;
     double hard_end = t0 + (double)deadline_s + 5;
 
@@ -228,7 +234,8 @@ int main(int argc, char **argv)
             send_all(ch, nchild, 'S');
         }
         if (alive == 0 || now > hard_end) {
-            fprintf(stderr, "\ncg-load: %s\n", alive ? "hard deadline reached" : "all workers exited early");
+            fprintf(stderr, "\ncg-load: %s\n",
+                    alive ? "hard deadline reached" : "all workers exited early");
             rep.interrupted = 1;
             if (t_go == 0)
                 t_go = now;
@@ -241,8 +248,11 @@ int main(int argc, char **argv)
             if (all || now - t0 >= (double)o.ready_timeout) {
                 rep.all_ready = all;
                 if (!all)
-                    fprintf(stderr, "\ncg-load: ready timeout: %llu/%ld clients, %llu/%ld publishers ready; measuring anyway\n",
-                            (unsigned long long)recv.ready, o.clients, (unsigned long long)pub.ready, o.publishers);
+                    fprintf(stderr,
+                            "\ncg-load: ready timeout: %llu/%ld clients, %llu/%ld publishers "
+                            "ready; measuring anyway\n",
+                            (unsigned long long)recv.ready, o.clients,
+                            (unsigned long long)pub.ready, o.publishers);
                 send_all(ch, nchild, 'G');
                 phase = CG_PH_MEASURE;
                 t_go = now;
@@ -273,7 +283,9 @@ int main(int argc, char **argv)
                 next_tick = now + 1.0;
             /* before 'G' lands in every worker some records still carry old counters */
             double sps = pub.sent >= prev_pub.sent ? (double)(pub.sent - prev_pub.sent) / dt : 0;
-            double rps = recv.received >= prev_recv.received ? (double)(recv.received - prev_recv.received) / dt : 0;
+            double rps = recv.received >= prev_recv.received
+                             ? (double)(recv.received - prev_recv.received) / dt
+                             : 0;
             prev_pub = pub;
             prev_recv = recv;
             double scpu = -1;
@@ -286,16 +298,21 @@ int main(int argc, char **argv)
             double p50 = (double)cg_hist_quantile(&recv.hist, 0.5) / 1000.0;
             double p99 = (double)cg_hist_quantile(&recv.hist, 0.99) / 1000.0;
             if (rep.ntl < tl_cap)
-                rep.tl[rep.ntl++] = (cg_tl_point_t){now - t0, phase, recv.connected, recv.ready, sps, rps, p50, p99, scpu};
+                rep.tl[rep.ntl++] = (cg_tl_point_t){
+                    now - t0, phase, recv.connected, recv.ready, sps, rps, p50, p99, scpu};
             if (!o.quiet) {
                 char srv[32] = "";
                 if (scpu >= 0)
                     snprintf(srv, sizeof(srv), " | srv %3.0f%%", scpu);
-                fprintf(stderr, "%s[%4.0fs %-7s] conn %llu/%ld ready %llu | sent/s %.0f recv/s %.0f | p50 %.2fms p99 %.2fms | err %llu%s%s",
-                        tty ? "\r\033[K" : "", now - t0, phase_label(phase), (unsigned long long)recv.connected, o.clients,
+                fprintf(stderr,
+                        "%s[%4.0fs %-7s] conn %llu/%ld ready %llu | sent/s %.0f recv/s %.0f | p50 "
+                        "%.2fms p99 %.2fms | err %llu%s%s",
+                        tty ? "\r\033[K" : "", now - t0, phase_label(phase),
+                        (unsigned long long)recv.connected, o.clients,
                         (unsigned long long)recv.ready, sps, rps, p50, p99,
-                        (unsigned long long)(recv.conn_fail + recv.disconnects + recv.bayeux_err + pub.conn_fail +
-                                             pub.disconnects + pub.bayeux_err + pub.pub_err),
+                        (unsigned long long)(recv.conn_fail + recv.disconnects + recv.bayeux_err +
+                                             pub.conn_fail + pub.disconnects + pub.bayeux_err +
+                                             pub.pub_err),
                         srv, tty ? "" : "\n");
             }
         }
@@ -343,14 +360,16 @@ int main(int argc, char **argv)
 
     const cg_hist_t *h = &rep.recv.hist;
     double win = rep.measured_s > 0 ? rep.measured_s : 1;
-    fprintf(stderr,
-            "cg-load: %s/%s %s: %llu/%ld ready, sent %.0f/s, delivered %.0f/s (%llu of %llu expected), "
-            "latency ms p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f\n",
-            o.server_name, cg_opts_scenario_name(o.scenario), cg_opts_transport_name(o.transport),
-            (unsigned long long)rep.recv.ready, o.clients, (double)rep.pub.sent / win, (double)rep.recv.received / win,
-            (unsigned long long)rep.recv.received, (unsigned long long)rep.pub.expected,
-            cg_hist_quantile(h, .5) / 1000.0, cg_hist_quantile(h, .9) / 1000.0, cg_hist_quantile(h, .99) / 1000.0,
-            cg_hist_quantile(h, .999) / 1000.0, h->max_us / 1000.0);
+    fprintf(
+        stderr,
+        "cg-load: %s/%s %s: %llu/%ld ready, sent %.0f/s, delivered %.0f/s (%llu of %llu expected), "
+        "latency ms p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f\n",
+        o.server_name, cg_opts_scenario_name(o.scenario), cg_opts_transport_name(o.transport),
+        (unsigned long long)rep.recv.ready, o.clients, (double)rep.pub.sent / win,
+        (double)rep.recv.received / win, (unsigned long long)rep.recv.received,
+        (unsigned long long)rep.pub.expected, cg_hist_quantile(h, .5) / 1000.0,
+        cg_hist_quantile(h, .9) / 1000.0, cg_hist_quantile(h, .99) / 1000.0,
+        cg_hist_quantile(h, .999) / 1000.0, h->max_us / 1000.0);
     int rc = cg_report_write(&o, &rep, o.out);
     free(rep.tl);
     if (rc != 0) {

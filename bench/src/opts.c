@@ -21,7 +21,8 @@ typedef struct opt_def {
 
 static const char *const kinds[] = {"cometd", "nchan", NULL};
 static const char *const scenarios[] = {"chat", "broadcast", "idle", "kafka", NULL};
-static const char *const transports[] = {"websocket", "long-polling", "http-streaming", "mix", NULL};
+static const char *const transports[] = {"websocket", "long-polling", "http-streaming", "mix",
+                                         NULL};
 static const char *const pub_transports[] = {"websocket", NULL};
 
 #define L(f) offsetof(cg_opts_t, f), 0
@@ -34,41 +35,63 @@ static const opt_def_t defs[] = {
      "receiver transport (cometd kind): websocket | long-polling | http-streaming | mix"},
     {"pub-transport", T_ENUM, L(pub_transport), "websocket", 0, 0, pub_transports,
      "publisher transport (cometd kind)"},
-    {"target", T_STR, S(target), "127.0.0.1:8080", 0, 0, NULL, "HOST:PORT, loopback only (127.0.0.0/8, [::1], localhost)"},
+    {"target", T_STR, S(target), "127.0.0.1:8080", 0, 0, NULL,
+     "HOST:PORT, loopback only (127.0.0.0/8, [::1], localhost)"},
     {"path", T_STR, S(path), "/cometd", 0, 0, NULL, "Bayeux endpoint path"},
     {"clients", T_LONG, L(clients), "100", 1, CG_MAX_CLIENTS, NULL, "receiving clients"},
     {"publishers", T_LONG, L(publishers), "-1", 0, CG_MAX_PUBLISHERS, NULL,
      "publisher connections (default 4 for chat/broadcast, 0 otherwise)"},
     {"workers", T_LONG, L(workers), "0", 0, CG_MAX_WORKERS, NULL,
      "receiver worker processes (0 = auto: one per 15,000 clients)"},
-    {"ramp-rate", T_LONG, L(ramp_rate), "2000", 1, 1000000, NULL, "new connections per second, total"},
-    {"duration", T_LONG, L(duration), "10", 1, CG_MAX_DURATION, NULL, "measured seconds after all are ready"},
-    {"drain", T_LONG, L(drain), "2", 0, 60, NULL, "seconds to keep receiving after publishing stops"},
+    {"ramp-rate", T_LONG, L(ramp_rate), "2000", 1, 1000000, NULL,
+     "new connections per second, total"},
+    {"duration", T_LONG, L(duration), "10", 1, CG_MAX_DURATION, NULL,
+     "measured seconds after all are ready"},
+    {"drain", T_LONG, L(drain), "2", 0, 60, NULL,
+     "seconds to keep receiving after publishing stops"},
     {"ready-timeout", T_LONG, L(ready_timeout), "-1", -1, 3600, NULL,
      "max seconds to wait for all clients to be ready (default clients/ramp-rate + 15)"},
     {"rate", T_LONG, L(rate), "-1", 0, CG_MAX_RATE, NULL,
      "published messages per second, total (default chat 1000, broadcast 4)"},
     {"room-size", T_LONG, L(room_size), "200", 1, CG_MAX_CLIENTS, NULL, "chat: clients per room"},
     {"burst-rooms", T_LONG, L(burst_rooms), "10", 1, 10000, NULL, "chat: rooms per burst"},
-    {"payload", T_LONG, L(payload), "-1", 0, 1 << 20, NULL, "filler bytes per message (default chat 50, broadcast 1024)"},
+    {"payload", T_LONG, L(payload), "-1", 0, 1 << 20, NULL,
+     "filler bytes per message (default chat 50, broadcast 1024)"},
     {"channel", T_STR, S(channel), "", 0, 0, NULL,
-     "subscribe channel (kafka default /stocks/**, broadcast /bench/broadcast, idle /bench/idle; chat: room prefix /chat)"},
-    {"ts-field", T_STR, S(ts_field), "", 0, 0, NULL, "dotted path of the send timestamp in data (default t; kafka ts)"},
-    {"ts-unit", T_STR, S(ts_unit), "us", 0, 0, NULL, "unit of the timestamp field: us | ms | ns (CLOCK_REALTIME)"},
-    {"src-addrs", T_LONG, L(src_addrs), "16", 1, 250, NULL, "IPv4 source addresses 127.0.0.2.. to spread over"},
-    {"server-pid", T_LONG, L(server_pid), "0", 0, 1 << 30, NULL, "server process: sample its CPU and RSS"},
-    {"server-name", T_STR, S(server_name), "", 0, 0, NULL, "label of the server in the result (cometgate, faye, nchan)"},
+     "subscribe channel (kafka default /stocks/**, broadcast /bench/broadcast, idle /bench/idle; "
+     "chat: room prefix /chat)"},
+    {"ts-field", T_STR, S(ts_field), "", 0, 0, NULL,
+     "dotted path of the send timestamp in data (default t; kafka ts)"},
+    {"ts-unit", T_STR, S(ts_unit), "us", 0, 0, NULL,
+     "unit of the timestamp field: us | ms | ns (CLOCK_REALTIME)"},
+    {"src-addrs", T_LONG, L(src_addrs), "16", 1, 250, NULL,
+     "IPv4 source addresses 127.0.0.2.. to spread over"},
+    {"server-pid", T_LONG, L(server_pid), "0", 0, 1 << 30, NULL,
+     "server process: sample its CPU and RSS"},
+    {"server-name", T_STR, S(server_name), "", 0, 0, NULL,
+     "label of the server in the result (cometgate, faye, nchan)"},
     {"label", T_STR, S(label), "", 0, 0, NULL, "free-form run label copied to the result"},
-    {"pub-inflight", T_LONG, L(pub_inflight), "32", 1, 1024, NULL, "nchan: pipelined POSTs per publisher connection"},
-    {"max-retries", T_LONG, L(max_retries), "5", 0, 100, NULL, "reconnect attempts per client before giving up"},
+    {"pub-inflight", T_LONG, L(pub_inflight), "32", 1, 1024, NULL,
+     "nchan: pipelined POSTs per publisher connection"},
+    {"max-retries", T_LONG, L(max_retries), "5", 0, 100, NULL,
+     "reconnect attempts per client before giving up"},
     {"out", T_STR, S(out), "-", 0, 0, NULL, "JSON result file (- = stdout)"},
     {"quiet", T_FLAG, L(quiet), "0", 0, 1, NULL, "no progress line"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
-const char *cg_opts_scenario_name(int s) { return scenarios[s]; }
-const char *cg_opts_kind_name(int k) { return kinds[k]; }
-const char *cg_opts_transport_name(int t) { return transports[t]; }
+const char *cg_opts_scenario_name(int s)
+{
+    return scenarios[s];
+}
+const char *cg_opts_kind_name(int k)
+{
+    return kinds[k];
+}
+const char *cg_opts_transport_name(int t)
+{
+    return transports[t];
+}
 
 static void usage(FILE *f)
 {
@@ -97,8 +120,10 @@ static int set_opt(cg_opts_t *o, const opt_def_t *d, const char *v)
             return -1;
         }
         /* the "-1" defaults mean "scenario default" and are not range-checked */
-        if (!(x == -1 && strcmp(d->defval, "-1") == 0 && v == d->defval) && (x < d->min || x > d->max)) {
-            fprintf(stderr, "cg-load: --%s: %ld out of range [%ld, %ld]\n", d->name, x, d->min, d->max);
+        if (!(x == -1 && strcmp(d->defval, "-1") == 0 && v == d->defval) &&
+            (x < d->min || x > d->max)) {
+            fprintf(stderr, "cg-load: --%s: %ld out of range [%ld, %ld]\n", d->name, x, d->min,
+                    d->max);
             return -1;
         }
         *(long *)(base + d->off) = x;
@@ -156,7 +181,8 @@ static int resolve_target(cg_opts_t *o)
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addr;
     if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127) {
-            fprintf(stderr, "cg-load: refusing non-loopback target %s (only 127.0.0.0/8 and ::1)\n", host);
+            fprintf(stderr, "cg-load: refusing non-loopback target %s (only 127.0.0.0/8 and ::1)\n",
+                    host);
             return -1;
         }
         a4->sin_family = AF_INET;
@@ -165,7 +191,8 @@ static int resolve_target(cg_opts_t *o)
         snprintf(o->host_hdr, sizeof(o->host_hdr), "%s:%ld", host, p);
     } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         if (memcmp(&a6->sin6_addr, &in6addr_loopback, sizeof(in6addr_loopback)) != 0) {
-            fprintf(stderr, "cg-load: refusing non-loopback target %s (only 127.0.0.0/8 and ::1)\n", host);
+            fprintf(stderr, "cg-load: refusing non-loopback target %s (only 127.0.0.0/8 and ::1)\n",
+                    host);
             return -1;
         }
         a6->sin6_family = AF_INET6;
@@ -173,7 +200,8 @@ static int resolve_target(cg_opts_t *o)
         o->addrlen = sizeof(*a6);
         snprintf(o->host_hdr, sizeof(o->host_hdr), "[%s]:%ld", host, p);
     } else {
-        fprintf(stderr, "cg-load: target host must be a loopback address or localhost, got '%s'\n", host);
+        fprintf(stderr, "cg-load: target host must be a loopback address or localhost, got '%s'\n",
+                host);
         return -1;
     }
     return 0;
@@ -229,8 +257,10 @@ static int resolve_defaults(cg_opts_t *o)
     if (o->workers > o->clients)
         o->workers = o->clients;
     if ((o->clients + o->workers - 1) / o->workers > CG_MAX_CONNS_PER_WORKER) {
-        fprintf(stderr, "cg-load: %ld clients over %ld workers exceeds %d sockets per process; add --workers\n",
-                o->clients, o->workers, CG_MAX_CONNS_PER_WORKER);
+        fprintf(
+            stderr,
+            "cg-load: %ld clients over %ld workers exceeds %d sockets per process; add --workers\n",
+            o->clients, o->workers, CG_MAX_CONNS_PER_WORKER);
         return -1;
     }
     if (o->ready_timeout < 0)

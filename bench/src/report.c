@@ -60,13 +60,16 @@ int cg_report_write(const cg_opts_t *o, const cg_report_t *r, const char *path)
     json_object_set_new(j, "deliveries", json_integer((json_int_t)r->recv.received));
     json_object_set_new(j, "deliveries_per_s", json_real((double)r->recv.received / win));
     json_object_set_new(j, "delivery_ratio",
-                        r->pub.expected ? json_real((double)r->recv.received / (double)r->pub.expected) : json_null());
+                        r->pub.expected
+                            ? json_real((double)r->recv.received / (double)r->pub.expected)
+                            : json_null());
     json_object_set_new(j, "deliveries_without_ts", json_integer((json_int_t)r->recv.no_ts));
     json_object_set_new(j, "bytes_in", json_integer((json_int_t)r->recv.bytes_in));
 
     json_t *lat = json_object();
     json_object_set_new(lat, "count", json_integer((json_int_t)h->count));
-    json_object_set_new(lat, "mean", json_real(h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0));
+    json_object_set_new(lat, "mean",
+                        json_real(h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0));
     json_object_set_new(lat, "p50", json_real(ms(cg_hist_quantile(h, 0.50))));
     json_object_set_new(lat, "p90", json_real(ms(cg_hist_quantile(h, 0.90))));
     json_object_set_new(lat, "p99", json_real(ms(cg_hist_quantile(h, 0.99))));
@@ -92,27 +95,40 @@ int cg_report_write(const cg_opts_t *o, const cg_report_t *r, const char *path)
         json_object_set_new(srv, "rss_kb", json_integer(r->server_rss_kb));
         json_object_set_new(srv, "hwm_kb", json_integer(r->server_hwm_kb));
         json_object_set_new(srv, "rss_per_client_kb",
-                            json_real(r->recv.connected ? (double)r->server_rss_kb / (double)r->recv.connected : 0));
+                            json_real(r->recv.connected
+                                          ? (double)r->server_rss_kb / (double)r->recv.connected
+                                          : 0));
     }
     json_object_set_new(j, "server_process", srv);
-    json_object_set_new(j, "server_cpu_percent", r->have_server ? json_real(r->server_cpu_pct) : json_null());
-    json_object_set_new(j, "server_rss_kb", r->have_server ? json_integer(r->server_rss_kb) : json_null());
+    json_object_set_new(j, "server_cpu_percent",
+                        r->have_server ? json_real(r->server_cpu_pct) : json_null());
+    json_object_set_new(j, "server_rss_kb",
+                        r->have_server ? json_integer(r->server_rss_kb) : json_null());
 
     double tw = r->measured_s + r->drain_s;
     json_t *tool = json_object();
-    json_object_set_new(tool, "receiver_cpu_percent", json_real(tw > 0 ? 100.0 * r->recv_cpu_s / tw : 0));
-    json_object_set_new(tool, "publisher_cpu_percent", json_real(tw > 0 ? 100.0 * r->pub_cpu_s / tw : 0));
-    json_object_set_new(tool, "deliveries_per_receiver_cpu_s",
-                        json_real(r->recv_cpu_s > 0 ? (double)r->recv.received / r->recv_cpu_s : 0));
+    json_object_set_new(tool, "receiver_cpu_percent",
+                        json_real(tw > 0 ? 100.0 * r->recv_cpu_s / tw : 0));
+    json_object_set_new(tool, "publisher_cpu_percent",
+                        json_real(tw > 0 ? 100.0 * r->pub_cpu_s / tw : 0));
+    json_object_set_new(
+        tool, "deliveries_per_receiver_cpu_s",
+        json_real(r->recv_cpu_s > 0 ? (double)r->recv.received / r->recv_cpu_s : 0));
     json_object_set_new(j, "tool_usage", tool);
 
     json_t *err = json_object();
-    json_object_set_new(err, "connect_attempts", json_integer((json_int_t)(r->recv.attempts + r->pub.attempts)));
-    json_object_set_new(err, "connect_failures", json_integer((json_int_t)(r->recv.conn_fail + r->pub.conn_fail)));
-    json_object_set_new(err, "disconnects", json_integer((json_int_t)(r->recv.disconnects + r->pub.disconnects)));
-    json_object_set_new(err, "gave_up", json_integer((json_int_t)(r->recv.gave_up + r->pub.gave_up)));
-    json_object_set_new(err, "bayeux_errors", json_integer((json_int_t)(r->recv.bayeux_err + r->pub.bayeux_err)));
-    json_object_set_new(err, "rehandshakes", json_integer((json_int_t)(r->recv.rehandshakes + r->pub.rehandshakes)));
+    json_object_set_new(err, "connect_attempts",
+                        json_integer((json_int_t)(r->recv.attempts + r->pub.attempts)));
+    json_object_set_new(err, "connect_failures",
+                        json_integer((json_int_t)(r->recv.conn_fail + r->pub.conn_fail)));
+    json_object_set_new(err, "disconnects",
+                        json_integer((json_int_t)(r->recv.disconnects + r->pub.disconnects)));
+    json_object_set_new(err, "gave_up",
+                        json_integer((json_int_t)(r->recv.gave_up + r->pub.gave_up)));
+    json_object_set_new(err, "bayeux_errors",
+                        json_integer((json_int_t)(r->recv.bayeux_err + r->pub.bayeux_err)));
+    json_object_set_new(err, "rehandshakes",
+                        json_integer((json_int_t)(r->recv.rehandshakes + r->pub.rehandshakes)));
     json_object_set_new(j, "errors", err);
     json_object_set_new(j, "interrupted", json_boolean(r->interrupted));
 
@@ -128,7 +144,8 @@ int cg_report_write(const cg_opts_t *o, const cg_report_t *r, const char *path)
         json_object_set_new(e, "recv_per_s", json_real(p->recv_ps));
         json_object_set_new(e, "p50_ms", json_real(p->p50_ms));
         json_object_set_new(e, "p99_ms", json_real(p->p99_ms));
-        json_object_set_new(e, "server_cpu_percent", p->server_cpu_pct >= 0 ? json_real(p->server_cpu_pct) : json_null());
+        json_object_set_new(e, "server_cpu_percent",
+                            p->server_cpu_pct >= 0 ? json_real(p->server_cpu_pct) : json_null());
         json_array_append_new(tl, e);
     }
     json_object_set_new(j, "timeline", tl);

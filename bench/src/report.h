@@ -20,13 +20,13 @@ typedef struct cg_tl_point {
 } cg_tl_point_t;
 
 typedef struct cg_report {
-    cg_stats_t recv;     /* merged receivers */
-    cg_stats_t pub;      /* publisher process (zero when none) */
+    cg_stats_t recv; /* merged receivers */
+    cg_stats_t pub;  /* publisher process (zero when none) */
     long nworkers;
-    double ramp_s;       /* start until 'G' */
-    double measured_s;   /* 'G' until 'S' */
+    double ramp_s;     /* start until 'G' */
+    double measured_s; /* 'G' until 'S' */
     double drain_s;
-    double recv_cpu_s;   /* receiver workers' CPU during measure+drain, summed */
+    double recv_cpu_s; /* receiver workers' CPU during measure+drain, summed */
     double pub_cpu_s;
     int have_server;
     double server_cpu_pct; /* over the measured window */

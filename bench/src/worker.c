@@ -34,9 +34,9 @@
 #include "wsproto.h"
 
 #define SCRATCH_CAP (1u << 20)
-#define MAX_MSG (64u << 20)      /* largest frame / body accepted */
-#define MAX_WBUF (16u << 20)     /* a connection backlogged past this is dropped */
-#define PUB_BACKLOG (1u << 20)   /* a publisher past this is skipped */
+#define MAX_MSG (64u << 20)    /* largest frame / body accepted */
+#define MAX_WBUF (16u << 20)   /* a connection backlogged past this is dropped */
+#define PUB_BACKLOG (1u << 20) /* a publisher past this is skipped */
 #define MAX_EVENTS 1024
 
 enum io_state { IO_IDLE, IO_CONNECTING, IO_WS_UPGRADE, IO_WS, IO_HTTP, IO_DEAD };
@@ -50,14 +50,14 @@ typedef struct conn {
     uint8_t role;
     uint8_t transport; /* CG_TR_WS / CG_TR_LP / CG_TR_STREAM */
     uint8_t hstate;
-    uint8_t sse;        /* current HTTP response is text/event-stream */
+    uint8_t sse; /* current HTTP response is text/event-stream */
     uint8_t is_connected, is_ready;
-    uint8_t next;       /* NX_* requests to send when allowed */
-    uint8_t http_busy;  /* cometd over HTTP: a request is outstanding */
+    uint8_t next;      /* NX_* requests to send when allowed */
+    uint8_t http_busy; /* cometd over HTTP: a request is outstanding */
     uint8_t fails;
-    uint8_t delayed;    /* next is deferred until retry_at (advice.interval) */
-    uint8_t frag;       /* a fragmented WS message is being reassembled */
-    uint32_t idx;       /* global client index */
+    uint8_t delayed; /* next is deferred until retry_at (advice.interval) */
+    uint8_t frag;    /* a fragmented WS message is being reassembled */
+    uint32_t idx;    /* global client index */
     uint32_t room;
     uint32_t msgid;
     uint32_t inflight;  /* nchan publisher: POSTs awaiting a response */
@@ -246,7 +246,8 @@ static void conn_open(worker_t *w, conn_t *c)
             return;
         }
     }
-    if (connect(c->fd, (const struct sockaddr *)&o->addr, o->addrlen) != 0 && errno != EINPROGRESS) {
+    if (connect(c->fd, (const struct sockaddr *)&o->addr, o->addrlen) != 0 &&
+        errno != EINPROGRESS) {
         conn_close(w, c, 1);
         return;
     }
@@ -339,7 +340,9 @@ static int http_post_tmp(worker_t *w, conn_t *c, const char *path, size_t body_l
 
 static const char *conn_type_name(const conn_t *c)
 {
-    return c->transport == CG_TR_WS ? "websocket" : c->transport == CG_TR_LP ? "long-polling" : "http-streaming";
+    return c->transport == CG_TR_WS   ? "websocket"
+           : c->transport == CG_TR_LP ? "long-polling"
+                                      : "http-streaming";
 }
 
 /* Send a Bayeux message array held in w->tmp + HDR_ROOM. */
@@ -396,18 +399,22 @@ static int bayeux_send_next(worker_t *w, conn_t *c)
 {
     if (c->next & NX_HANDSHAKE) {
         c->next = 0;
-        size_t n = fmt_tmp(w,
-                           "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\",\"minimumVersion\":\"1.0\","
-                           "\"supportedConnectionTypes\":[\"%s\"],\"id\":\"%u\"}]",
-                           conn_type_name(c), ++c->msgid);
+        size_t n = fmt_tmp(
+            w,
+            "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\",\"minimumVersion\":\"1.0\","
+            "\"supportedConnectionTypes\":[\"%s\"],\"id\":\"%u\"}]",
+            conn_type_name(c), ++c->msgid);
         return bayeux_send_tmp(w, c, n);
     }
     if (c->next & NX_SUB) {
         char ch[160];
         recv_channel(w, c, ch, sizeof(ch));
         c->next &= (uint8_t)~NX_SUB;
-        size_t n = fmt_tmp(w, "[{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\",\"subscription\":\"%s\",\"id\":\"%u\"}]",
-                           c->client_id, ch, ++c->msgid);
+        size_t n =
+            fmt_tmp(w,
+                    "[{\"channel\":\"/meta/"
+                    "subscribe\",\"clientId\":\"%s\",\"subscription\":\"%s\",\"id\":\"%u\"}]",
+                    c->client_id, ch, ++c->msgid);
         if (bayeux_send_tmp(w, c, n) != 0)
             return -1;
         if (c->transport != CG_TR_WS)
@@ -415,8 +422,11 @@ static int bayeux_send_next(worker_t *w, conn_t *c)
     }
     if (c->next & NX_CONNECT) {
         c->next &= (uint8_t)~NX_CONNECT;
-        size_t n = fmt_tmp(w, "[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\",\"connectionType\":\"%s\",\"id\":\"%u\"}]",
-                           c->client_id, conn_type_name(c), ++c->msgid);
+        size_t n =
+            fmt_tmp(w,
+                    "[{\"channel\":\"/meta/"
+                    "connect\",\"clientId\":\"%s\",\"connectionType\":\"%s\",\"id\":\"%u\"}]",
+                    c->client_id, conn_type_name(c), ++c->msgid);
         return bayeux_send_tmp(w, c, n);
     }
     return 0;
@@ -585,7 +595,8 @@ static int on_ws_message(worker_t *w, conn_t *c, const char *p, size_t n, uint64
 
 /* text/event-stream: events end with a blank line; each "data:" line holds one
  * Bayeux array. Complete events are handled in place; a partial tail is kept. */
-static int sse_events(worker_t *w, conn_t *c, const char *p, size_t n, size_t *used, uint64_t now_us)
+static int sse_events(worker_t *w, conn_t *c, const char *p, size_t n, size_t *used,
+                      uint64_t now_us)
 {
     size_t off = 0;
     for (;;) {
@@ -635,7 +646,8 @@ fail:
 }
 
 /* a whole HTTP response body (non-SSE) arrived */
-static int on_http_body(worker_t *w, conn_t *c, int status, const char *p, size_t n, uint64_t now_us)
+static int on_http_body(worker_t *w, conn_t *c, int status, const char *p, size_t n,
+                        uint64_t now_us)
 {
     if (w->o->kind == CG_KIND_NCHAN) {
         /* publisher POST response */
@@ -658,7 +670,8 @@ static int on_http_body(worker_t *w, conn_t *c, int status, const char *p, size_
     return 0;
 }
 
-static int http_response_done(worker_t *w, conn_t *c, int status, const char *body, size_t n, uint64_t now_us)
+static int http_response_done(worker_t *w, conn_t *c, int status, const char *body, size_t n,
+                              uint64_t now_us)
 {
     int r;
     if (c->sse) {
@@ -697,7 +710,8 @@ static int ws_open_done(worker_t *w, conn_t *c)
     return bayeux_pump(w, c);
 }
 
-static int ws_frames(worker_t *w, conn_t *c, const char *buf, size_t n, size_t *used, uint64_t now_us)
+static int ws_frames(worker_t *w, conn_t *c, const char *buf, size_t n, size_t *used,
+                     uint64_t now_us)
 {
     size_t off = 0;
     while (off < n) {
@@ -767,7 +781,6 @@ fail:
     conn_close(w, c, 1);
     return -1;
 }
-
 
 /* the HTTP response being read is complete; body is the non-SSE body */
 static int http_done(worker_t *w, conn_t *c, const char *body, size_t n, uint64_t now_us)
@@ -954,7 +967,8 @@ static void conn_read(worker_t *w, conn_t *c, uint64_t now_us)
         size_t off, cap;
         if (c->rlen) {
             if (c->rcap - c->rlen < 65536) {
-                size_t nc = (size_t)c->rcap * 2 > (size_t)c->rlen + 65536 ? (size_t)c->rcap * 2 : (size_t)c->rlen + 65536;
+                size_t nc = (size_t)c->rcap * 2 > (size_t)c->rlen + 65536 ? (size_t)c->rcap * 2
+                                                                          : (size_t)c->rlen + 65536;
                 if (nc > MAX_MSG + 65536u) {
                     conn_close(w, c, 1);
                     return;
@@ -1040,7 +1054,7 @@ static void conn_connected(worker_t *w, conn_t *c)
             c->fails = 0;
             w->st.connected++;
             w->st.ready++;
-                }
+        }
         return;
     }
     if (c->transport == CG_TR_WS) {
@@ -1092,7 +1106,9 @@ static void publish_one(worker_t *w, uint32_t room)
     chat_channel(w, room, ch, sizeof(ch));
     unsigned long long t = (unsigned long long)now_us_real();
     if (w->o->kind == CG_KIND_COMETD) {
-        size_t n = fmt_tmp(w, "[{\"channel\":\"%s\",\"clientId\":\"%s\",\"id\":\"%u\",\"data\":{\"t\":%llu,\"p\":\"%s\"}}]",
+        size_t n = fmt_tmp(w,
+                           "[{\"channel\":\"%s\",\"clientId\":\"%s\",\"id\":\"%u\",\"data\":{\"t\":"
+                           "%llu,\"p\":\"%s\"}}]",
                            ch, c->client_id, ++c->msgid, t, w->filler);
         if (ws_send_text(w, c, w->tmp + HDR_ROOM, n) != 0)
             return;
@@ -1179,7 +1195,7 @@ static void send_stats(worker_t *w, int final)
     getrusage(RUSAGE_SELF, &ru);
     w->st.cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
                    (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
-    w->st.final = (uint32_t)final;
+    w->st.final = (uint32_t) final;
     w->st.measuring = (uint32_t)w->measuring;
     const char *p = (const char *)&w->st;
     size_t left = sizeof(w->st);
@@ -1276,7 +1292,8 @@ void cg_worker_run(const cg_opts_t *o, const cg_worker_spec_t *spec)
     }
     memset(w.filler, 'x', (size_t)o->payload);
     w.filler[o->payload] = 0;
-    w.nrooms = o->scenario == CG_SC_CHAT ? (uint32_t)((o->clients + o->room_size - 1) / o->room_size) : 1;
+    w.nrooms =
+        o->scenario == CG_SC_CHAT ? (uint32_t)((o->clients + o->room_size - 1) / o->room_size) : 1;
     for (uint32_t i = 0; i < w.nconns; i++) {
         conn_t *c = &w.conns[i];
         c->fd = -1;
@@ -1332,8 +1349,9 @@ void cg_worker_run(const cg_opts_t *o, const cg_worker_spec_t *spec)
         }
         uint64_t now_ms = now_ms_mono();
         if (w.started < w.nconns) {
-            uint64_t due = spec->is_pub ? w.nconns
-                                        : (uint64_t)spec->ramp_rate * (now_ms - w.start_ms) / 1000u + 1;
+            uint64_t due = spec->is_pub
+                               ? w.nconns
+                               : (uint64_t)spec->ramp_rate * (now_ms - w.start_ms) / 1000u + 1;
             if (due > w.nconns)
                 due = w.nconns;
             /* bounded per iteration so the loop keeps serving the others */

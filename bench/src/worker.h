@@ -12,11 +12,11 @@
 #include "opts.h"
 
 typedef struct cg_worker_spec {
-    int id;          /* 0..workers-1 receivers; workers = publisher process */
+    int id; /* 0..workers-1 receivers; workers = publisher process */
     int is_pub;
-    long first;      /* global index of the first client */
-    long count;      /* clients (or publishers) of this worker */
-    long ramp_rate;  /* this worker's share of connections per second */
+    long first;     /* global index of the first client */
+    long count;     /* clients (or publishers) of this worker */
+    long ramp_rate; /* this worker's share of connections per second */
     int ctl_fd;
     int stats_fd;
     long deadline_s; /* hard stop, seconds after start */

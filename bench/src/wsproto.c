@@ -76,7 +76,8 @@ size_t cg_ws_encode(uint8_t *out, int opcode, const void *payload, size_t len, u
         for (int i = 7; i >= 0; i--)
             out[h++] = (uint8_t)((uint64_t)len >> (8 * i));
     }
-    uint8_t m[4] = {(uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8), (uint8_t)mask};
+    uint8_t m[4] = {(uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8),
+                    (uint8_t)mask};
     memcpy(out + h, m, 4);
     h += 4;
     const uint8_t *src = payload;

@@ -143,9 +143,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static int hexval(int c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                               : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static int produce(int argc, char **argv)
@@ -218,11 +219,12 @@ static int produce(int argc, char **argv)
         const char *k = json_string_value(key);
         rd_kafka_resp_err_t e;
         do {
-            e = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic ? topic : "test"),
-                RD_KAFKA_V_PARTITION((part ? (int32_t)json_integer_value(part) : RD_KAFKA_PARTITION_UA)),
-                RD_KAFKA_V_KEY(k, k ? strlen(k) : 0), RD_KAFKA_V_VALUE(vbuf, vlen),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic ? topic : "test"),
+                                  RD_KAFKA_V_PARTITION((part ? (int32_t)json_integer_value(part)
+                                                             : RD_KAFKA_PARTITION_UA)),
+                                  RD_KAFKA_V_KEY(k, k ? strlen(k) : 0),
+                                  RD_KAFKA_V_VALUE(vbuf, vlen),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(rk, 50);
         } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stop);

@@ -14,7 +14,7 @@ static int cg_test_passed, cg_test_failed;
             cg_test_passed++;                                                                      \
         } else {                                                                                   \
             cg_test_failed++;                                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
 
@@ -25,7 +25,7 @@ static int cg_test_passed, cg_test_failed;
             cg_test_passed++;                                                                      \
         } else {                                                                                   \
             cg_test_failed++;                                                                      \
-            fprintf(stderr, "%s:%d: CHECK_STR failed: '%s' != '%s'\n", __FILE__, __LINE__,        \
+            fprintf(stderr, "%s:%d: CHECK_STR failed: '%s' != '%s'\n", __FILE__, __LINE__,         \
                     a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                       \
         }                                                                                          \
     } while (0)

@@ -13,7 +13,7 @@ static int failures;
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                 \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
             failures++;                                                                            \
         }                                                                                          \
     } while (0)
@@ -29,7 +29,8 @@ static void test_templates(void)
     cg_buf_t out;
     cg_buf_init(&out, 0);
     CHECK(!cg_template_expand(&t, &ctx, true, &out, err, sizeof(err)));
-    CHECK(out.len == strlen("/p/k%2F1/42/{x}") && !memcmp(cg_buf_data(&out), "/p/k%2F1/42/{x}", out.len));
+    CHECK(out.len == strlen("/p/k%2F1/42/{x}") &&
+          !memcmp(cg_buf_data(&out), "/p/k%2F1/42/{x}", out.len));
     cg_buf_reset(&out);
     ctx.has_key = false;
     CHECK(cg_template_expand(&t, &ctx, true, &out, err, sizeof(err)) == CG_TPL_EMISSING);
@@ -45,8 +46,10 @@ static void test_templates(void)
 
 static void test_mqtt_filters(void)
 {
-    CHECK(cg_mqtt_filter_valid("a/+/c") && cg_mqtt_filter_valid("#") && cg_mqtt_filter_valid("a/#"));
-    CHECK(!cg_mqtt_filter_valid("a/#/c") && !cg_mqtt_filter_valid("a+") && !cg_mqtt_filter_valid(""));
+    CHECK(cg_mqtt_filter_valid("a/+/c") && cg_mqtt_filter_valid("#") &&
+          cg_mqtt_filter_valid("a/#"));
+    CHECK(!cg_mqtt_filter_valid("a/#/c") && !cg_mqtt_filter_valid("a+") &&
+          !cg_mqtt_filter_valid(""));
     CHECK(cg_mqtt_filter_matches("a/+/c", "a/b/c"));
     CHECK(!cg_mqtt_filter_matches("a/+/c", "a/b/d"));
     CHECK(cg_mqtt_filter_matches("a/#", "a/b/c") && cg_mqtt_filter_matches("a/#", "a"));
@@ -81,9 +84,16 @@ static void test_normalise(void)
     cg_buf_init(&data, 0);
     char err[200];
     const char *payload = "{\"a\":{\"b\":1},\"c\":\"x\",\"d\":2}";
-    cg_inbound_msg_t m = {.bus = CG_BUS_KAFKA, .topic = "t", .payload = payload,
-                          .len = strlen(payload), .key = "K", .key_len = 1, .has_key = true,
-                          .partition = 2, .offset = 7, .timestamp_ms = 5};
+    cg_inbound_msg_t m = {.bus = CG_BUS_KAFKA,
+                          .topic = "t",
+                          .payload = payload,
+                          .len = strlen(payload),
+                          .key = "K",
+                          .key_len = 1,
+                          .has_key = true,
+                          .partition = 2,
+                          .offset = 7,
+                          .timestamp_ms = 5};
     CHECK(cg_normalise(cc->routes[0], &m, &ch, &data, err, sizeof(err)) == CG_NORM_OK);
     CHECK(!strcmp(cg_buf_data(&ch), "/j/K"));
     json_t *j = json_loadb(cg_buf_data(&data), data.len, 0, NULL);
@@ -99,10 +109,15 @@ static void test_normalise(void)
     m.len = 5;
     CHECK(cg_normalise(cc->routes[2], &m, &ch, &data, err, sizeof(err)) == CG_NORM_ESIZE);
     /* msgpack {"v": [1, -2, 1.5, true, nil, bin(2)]} on MQTT */
-    const unsigned char mp[] = {0x81, 0xa1, 'v', 0x96, 0x01, 0xfe, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,
-                                0xc3, 0xc0, 0xc4, 0x02, 0xff, 0x00};
-    cg_inbound_msg_t q = {.bus = CG_BUS_MQTT, .topic = "x/dev", .payload = mp, .len = sizeof(mp),
-                          .qos = 1, .retain = true, .timestamp_ms = 1};
+    const unsigned char mp[] = {0x81, 0xa1, 'v', 0x96, 0x01, 0xfe, 0xcb, 0x3f, 0xf8, 0,   0,
+                                0,    0,    0,   0,    0xc3, 0xc0, 0xc4, 0x02, 0xff, 0x00};
+    cg_inbound_msg_t q = {.bus = CG_BUS_MQTT,
+                          .topic = "x/dev",
+                          .payload = mp,
+                          .len = sizeof(mp),
+                          .qos = 1,
+                          .retain = true,
+                          .timestamp_ms = 1};
     CHECK(cg_normalise(cc->routes[1], &q, &ch, &data, err, sizeof(err)) == CG_NORM_OK);
     CHECK(!strcmp(cg_buf_data(&ch), "/m/dev"));
     j = json_loadb(cg_buf_data(&data), data.len, 0, NULL);
@@ -148,7 +163,8 @@ static void test_schema_agreement(const char *schema_path)
         json_t *p;
         if (dot) {
             *dot = '\0';
-            p = json_object_get(json_object_get(json_object_get(props, key), "properties"), dot + 1);
+            p = json_object_get(json_object_get(json_object_get(props, key), "properties"),
+                                dot + 1);
         } else {
             p = json_object_get(props, key);
         }

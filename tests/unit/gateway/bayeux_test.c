@@ -92,8 +92,8 @@ static void test_handshake(void)
     CHECK(json_integer_value(json_object_get(json_object_get(m, "advice"), "timeout")) == 30000);
     json_decref(r);
 
-    r = send(b, &f,
-             "[{\"channel\":\"/meta/handshake\",\"supportedConnectionTypes\":[\"iframe\"]}]", NULL);
+    r = send(b, &f, "[{\"channel\":\"/meta/handshake\",\"supportedConnectionTypes\":[\"iframe\"]}]",
+             NULL);
     CHECK(!ok(r, 0));
     CHECK(!strncmp(str(r, 0, "error"), "301:", 4));
     json_decref(r);
@@ -118,8 +118,8 @@ static void test_errors(void)
     CHECK(!strncmp(str(r, 0, "error"), "400:", 4));
     CHECK(!strncmp(str(r, 1, "error"), "400:", 4));
     CHECK(!strncmp(str(r, 2, "error"), "402:", 4));
-    CHECK_STR(json_string_value(json_object_get(
-                  json_object_get(json_array_get(r, 2), "advice"), "reconnect")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_array_get(r, 2), "advice"), "reconnect")),
               "handshake");
     json_decref(r);
 
@@ -166,11 +166,12 @@ static void test_subscribe_publish(void)
     char *ida = handshake(b, &a), *idc = handshake(b, &c);
     char body[512];
     /* a subscribes twice by overlapping patterns: it must get each message once */
-    snprintf(body, sizeof(body),
-             "[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\",\"connectionType\":\"websocket\"},"
-             "{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\","
-             "\"subscription\":[\"/a/*\",\"/a/**\",\"/a/b\"]}]",
-             ida, ida);
+    snprintf(
+        body, sizeof(body),
+        "[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\",\"connectionType\":\"websocket\"},"
+        "{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\","
+        "\"subscription\":[\"/a/*\",\"/a/**\",\"/a/b\"]}]",
+        ida, ida);
     json_t *r = send(b, &a, body, NULL);
     CHECK(json_array_size(r) == 2);
     CHECK(ok(r, 0) && ok(r, 1));
@@ -185,15 +186,17 @@ static void test_subscribe_publish(void)
     CHECK(sa && sa->count == 1);
     CHECK(a.wakes >= 1);
     cg_frame_t *fr = sa ? cg_session_dequeue(sa) : NULL;
-    CHECK(fr && !strncmp(cg_frame_object(fr), "{\"channel\":\"/a/b\",\"data\":{\"n\":1},\"id\":\"m1\"}",
-                         cg_frame_object_len(fr)));
+    CHECK(fr &&
+          !strncmp(cg_frame_object(fr), "{\"channel\":\"/a/b\",\"data\":{\"n\":1},\"id\":\"m1\"}",
+                   cg_frame_object_len(fr)));
     cg_frame_release(fr);
 
     /* /service is answered but never broadcast */
-    snprintf(body, sizeof(body),
-             "[{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\",\"subscription\":\"/service/x\"},"
-             "{\"channel\":\"/service/x\",\"clientId\":\"%s\",\"data\":1}]",
-             ida, ida);
+    snprintf(
+        body, sizeof(body),
+        "[{\"channel\":\"/meta/subscribe\",\"clientId\":\"%s\",\"subscription\":\"/service/x\"},"
+        "{\"channel\":\"/service/x\",\"clientId\":\"%s\",\"data\":1}]",
+        ida, ida);
     r = send(b, &a, body, NULL);
     CHECK(ok(r, 0) && ok(r, 1));
     CHECK(sa->count == 0);

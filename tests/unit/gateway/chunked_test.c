@@ -41,7 +41,7 @@ static void test_errors(void)
     CHECK(decode("3\nabc", 100, &out, 100) == CG_CHUNKED_ERROR);
     CHECK(decode("ffffffffffffffff\r\n", 100, &out, 100) == CG_CHUNKED_ERROR);
     CHECK(decode("65\r\n", 100, &out, 100) == CG_CHUNKED_TOO_BIG); /* 101 > 100 */
-    CHECK(decode("32\r\n", 100, &out, 100) == CG_CHUNKED_MORE);  /* 50: waits for data */
+    CHECK(decode("32\r\n", 100, &out, 100) == CG_CHUNKED_MORE);    /* 50: waits for data */
     cg_buf_free(&out);
 }
 
