@@ -64,7 +64,9 @@ export async function openPage(context, url, setup = null) {
     else page.errors.push(`console.error: ${text}`);
   });
   page.on('crash', () => page.errors.push('page crashed'));
-  await page.goto(url, {waitUntil: 'load'});
+  // Not 'load': callback-polling's held /meta/connect is a JSONP <script>, and a page whose
+  // first connect starts before the load event would not fire it until that poll returns.
+  await page.goto(url, {waitUntil: 'domcontentloaded'});
   return page;
 }
 
