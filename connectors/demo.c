@@ -60,8 +60,12 @@ static void *run(void *arg)
             if (cg_bus_push(d->bus, channel, data, (size_t)len) == CG_BUS_EFULL)
                 drops++; /* demo data is disposable: never wait for the loop */
         }
-        struct timespec sl = {d->cfg.interval_ms / 1000, (d->cfg.interval_ms % 1000) * 1000000};
-        nanosleep(&sl, NULL);
+        /* Sleep in short slices so a stop never waits a whole interval. */
+        for (int64_t left = d->cfg.interval_ms; left > 0 && !atomic_load(&d->stop); left -= 50) {
+            int64_t ms = left < 50 ? left : 50;
+            struct timespec sl = {0, (long)ms * 1000000L};
+            nanosleep(&sl, NULL);
+        }
     }
     if (drops)
         cg_log(CG_LOG_INFO, TAG, "%lu demo updates skipped while the bus was full", drops);

@@ -1,5 +1,6 @@
 /* cometgate: bridges message buses (Kafka, MQTT) to browsers over Bayeux. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,14 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal; /* no SA_RESTART: the poll in lws_service must return */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* Every thread started from here on (demo, connectors, librdkafka's and paho's own) inherits
+     * a mask without SIGTERM/SIGINT, so the signal interrupts the loop thread's epoll_wait
+     * instead of landing on a connector thread while the loop sleeps. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
@@ -159,7 +168,8 @@ int main(int argc, char **argv)
     connectors = cg_connectors_start(ccfg, bus, bayeux, srv); /* takes ccfg */
     ccfg = NULL;
 
-    rc = cg_server_run(srv, &stop_requested, 1000) ? 1 : 0;
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+    rc = cg_server_run(srv, &stop_requested, 500) ? 1 : 0;
 
 out:
     /* Producers first: nothing may push into a bus whose loop is gone. */
