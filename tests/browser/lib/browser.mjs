@@ -66,7 +66,14 @@ export async function openPage(context, url, setup = null) {
   page.on('crash', () => page.errors.push('page crashed'));
   // Not 'load': callback-polling's held /meta/connect is a JSONP <script>, and a page whose
   // first connect starts before the load event would not fire it until that poll returns.
-  await page.goto(url, {waitUntil: 'domcontentloaded'});
+  // A loaded 2-core CI machine starting several Chromium instances can be slow to commit a
+  // navigation: allow 30 s and one more try before calling it a failure.
+  try {
+    await page.goto(url, {waitUntil: 'domcontentloaded', timeout: 30000});
+  } catch (e) {
+    if (e.name !== 'TimeoutError') throw e;
+    await page.goto(url, {waitUntil: 'domcontentloaded', timeout: 30000});
+  }
   return page;
 }
 
