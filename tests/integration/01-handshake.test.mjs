@@ -1,21 +1,14 @@
 // Handshake and first-connect contract (docs/protocol.md "Transports", "Sessions and advice").
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, CLIENT_ID_RE} from './lib/gateway.mjs';
 import {postBayeux, HttpSession, WsSession, reply} from './lib/raw.mjs';
 import {makeCometD, handshake, disconnect} from './lib/cometd-client.mjs';
 
 const TIMEOUT = 2000;
 const ALL = ['websocket', 'long-polling', 'callback-polling', 'http-streaming'];
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 const hsMsg = (types, extra = {}) => ({id: 'h1', channel: '/meta/handshake', version: '1.0', minimumVersion: '1.0', supportedConnectionTypes: types, ...extra});
 

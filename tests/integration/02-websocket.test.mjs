@@ -1,21 +1,14 @@
 // WebSocket transport: stock CometD client and raw frames (docs/protocol.md "websocket").
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep} from './lib/gateway.mjs';
 import {WsSession} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, unsubscribe, publish, disconnect} from './lib/cometd-client.mjs';
 import {Inbox} from './lib/raw.mjs';
 
 const TIMEOUT = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 t('stock CometD clients publish and subscribe over websocket', async () => {
   const a = makeCometD(gw.cometdUrl, {transport: 'websocket'});

@@ -1,20 +1,13 @@
 // Long-polling transport: stock CometD client and raw POSTs (docs/protocol.md "long-polling").
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep} from './lib/gateway.mjs';
 import {HttpSession, WsSession, Inbox, postBayeux} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, unsubscribe, publish, disconnect} from './lib/cometd-client.mjs';
 
 const TIMEOUT = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 t('stock CometD clients publish and subscribe over long-polling', async () => {
   const a = makeCometD(gw.cometdUrl, {transport: 'long-polling'});

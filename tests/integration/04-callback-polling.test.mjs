@@ -1,19 +1,12 @@
 // callback-polling: GET /cometd?jsonp=NAME&message=URLENCODED_JSON → NAME([...]) as text/javascript.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
 import {getJsonp, CookieJar, WsSession, reply, newId} from './lib/raw.mjs';
 
 const TIMEOUT = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 // A callback-polling session spoken with GETs.
 class JsonpSession {

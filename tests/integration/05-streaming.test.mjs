@@ -1,21 +1,14 @@
 // http-streaming (cometgate's own): POST /meta/connect with connectionType "http-streaming" answers
 // text/event-stream: ":ok" comment, one `data: [...]` event per batch, and a last event carrying
 // the /meta/connect reply when the connect is done (docs/protocol.md "http-streaming").
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep, HOST} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep, HOST} from './lib/gateway.mjs';
 import {HttpSession, WsSession, Inbox, sseEvents, newId} from './lib/raw.mjs';
 
 const TIMEOUT = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 // Opens a streaming /meta/connect. Every SSE event goes to `events` (data parsed as JSON);
 // `ended` resolves with the time the response ended.

@@ -1,9 +1,9 @@
 // Faye's Node client (faye 1.4.3) against the gateway, over websocket and long-polling,
 // and interoperating with the stock CometD client.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
-import {startGateway, testConfig, withLog, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
 import {Inbox} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, publish, disconnect} from './lib/cometd-client.mjs';
 
@@ -12,14 +12,7 @@ const faye = require('faye');
 
 const TIMEOUT = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
 function fayeClient(transport) {
   const c = new faye.Client(gw.cometdUrl, {timeout: 10, retry: 1});

@@ -1,19 +1,12 @@
 // Fan-out semantics: ordering, wildcards, single delivery, unsubscribe, /service, 500 clients.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep} from './lib/gateway.mjs';
 import {WsSession, Inbox} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, disconnect} from './lib/cometd-client.mjs';
 
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: 5000}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: 5000}})}, (g) => (gw = g));
 
 async function wsClients(n) {
   const list = await Promise.all(Array.from({length: n}, () => WsSession.open(gw)));

@@ -1,22 +1,15 @@
 // Several long-polling sessions of one browser (same BAYEUX_BROWSER cookie): only one held
 // connect; the others are answered at once with the multiple-clients advice.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep} from './lib/gateway.mjs';
+import {gatewayForFile, testConfig, sleep} from './lib/gateway.mjs';
 import {HttpSession, CookieJar, WsSession, Inbox} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, disconnect} from './lib/cometd-client.mjs';
 
 const TIMEOUT = 3000;
 const MCI = 2000;
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway({config: testConfig({bayeux: {timeout_ms: TIMEOUT, multiple_clients_interval_ms: MCI}})});
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT, multiple_clients_interval_ms: MCI}})}, (g) => (gw = g));
 
 t('the handshake sets a BAYEUX_BROWSER cookie', async () => {
   const s = new HttpSession(gw);

@@ -1,19 +1,12 @@
 // The built-in config (no -c) runs a demo feed publishing on /demo/ticker/<SYMBOL>.
-import {test, before, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, withLog} from './lib/gateway.mjs';
+import {gatewayForFile} from './lib/gateway.mjs';
 import {WsSession, Inbox} from './lib/raw.mjs';
 import {makeCometD, handshake, subscribe, disconnect} from './lib/cometd-client.mjs';
 
 let gw;
-const t = (name, fn) => test(name, withLog(() => gw, fn));
-
-before(async () => {
-  gw = await startGateway(); // no -c: built-in config
-});
-after(async () => {
-  await gw?.stop();
-});
+const t = gatewayForFile({}, (g) => (gw = g)); // no -c: the built-in config
 
 for (const transport of ['websocket', 'long-polling']) {
   t(`CometD over ${transport}: /demo/ticker/* delivers updates within 3 s`, async () => {

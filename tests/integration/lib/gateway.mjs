@@ -5,6 +5,7 @@
 // within 3 s. COMETGATE_BIN picks the binary (default build/cometgate under the repo root);
 // COMETGATE_BIN=faye runs lib/faye-server.mjs instead, a Faye peer used to check the
 // protocol-generic tests (gateway-specific checks are expected to fail against it).
+import {test, before, after} from 'node:test';
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -238,3 +239,18 @@ export function withLog(getGw, fn) {
 
 // clientId format from docs/protocol.md; relaxed only for the Faye stand-in (its ids are longer).
 export const CLIENT_ID_RE = isFaye() ? /^[a-z0-9]+$/ : /^[A-Za-z0-9_-]{24}$/;
+
+// One gateway for a whole test file: started (with `startArgs`, as for startGateway) before the
+// first test and stopped after the last; `onStart` receives it. Returns `t`, a test() whose
+// failures carry the tail of that gateway's log.
+export function gatewayForFile(startArgs, onStart) {
+  let gw;
+  before(async () => {
+    gw = await startGateway(startArgs);
+    onStart(gw);
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+  return (name, fn) => test(name, withLog(() => gw, fn));
+}
