@@ -56,6 +56,24 @@ export function toYaml(obj, indent = '') {
   return out;
 }
 
+// The first line of a sanitizer report (ASan, LSan, UBSan) in a gateway's stderr, or null.
+// UBSan without halt_on_error reports and carries on, and LeakSanitizer reports at exit: the
+// exit code alone does not show them.
+const SANITIZER_RE = /^.*(?:ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer|MemorySanitizer).*$/m;
+export function sanitizerReport(text) {
+  const m = SANITIZER_RE.exec(text ?? '');
+  return m ? m[0] : null;
+}
+
+// Throws when text (a gateway's stderr) holds a sanitizer report.
+export function assertNoSanitizerReport(text, what = 'gateway') {
+  const line = sanitizerReport(text);
+  if (line) {
+    const at = text.indexOf(line);
+    throw new Error(`${what}: sanitizer report in stderr: ${line}\n${text.slice(Math.max(0, at - 200), at + 3000)}`);
+  }
+}
+
 function tail(s, n = 4000) {
   return s.length > n ? '...' + s.slice(-n) : s;
 }
@@ -78,8 +96,10 @@ class Gateway {
       if (process.env.COMETGATE_VERBOSE) process.stderr.write(d);
     });
     proc.stdout.on('data', (d) => (this._stdout += d));
+    // 'close', not 'exit': it comes after stderr has been read to its end, so stop() sees a
+    // sanitizer report written at exit.
     this.exited = new Promise((resolve) => {
-      proc.on('exit', (code, signal) => {
+      proc.on('close', (code, signal) => {
         this.exitCode = code;
         this.exitSignal = signal;
         resolve({code, signal});
@@ -99,12 +119,14 @@ class Gateway {
     return this.exitCode === undefined && this.exitSignal === undefined;
   }
 
-  // Sends SIGTERM and asserts a clean exit (code 0) within timeoutMs.
+  // Sends SIGTERM and asserts a clean exit within timeoutMs: code 0 and no sanitizer report
+  // anywhere in its stderr.
   async stop({timeoutMs = 3000} = {}) {
     if (!this.running()) {
       const {code, signal} = await this.exited;
       this._cleanup();
       if (code !== 0) throw new Error(`gateway had already exited (code ${code}, signal ${signal})\n${this.describe()}`);
+      assertNoSanitizerReport(this._stderr);
       return {code, signal, ms: 0};
     }
     const t0 = Date.now();
@@ -122,10 +144,13 @@ class Gateway {
     if (r.code !== 0) {
       throw new Error(`gateway exited with code ${r.code} signal ${r.signal} after SIGTERM\n${this.describe()}`);
     }
+    assertNoSanitizerReport(this._stderr);
     return {...r, ms};
   }
 
-  // For after() hooks: never leaves a process behind, even when a test already failed.
+  // For after() hooks only, as a safety net behind stop(): never leaves a process behind, even
+  // when a test already failed. It asserts nothing; a test that ends with kill() alone never
+  // checks the gateway's exit.
   async kill() {
     if (this.running()) {
       this.proc.kill('SIGKILL');
