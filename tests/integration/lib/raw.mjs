@@ -262,8 +262,10 @@ export class WsSession {
     return this.inbox.waitFor((m) => m.id === sent.id && m.channel === sent.channel, timeoutMs, `reply to ${sent.channel}`);
   }
 
+  // Remembers the id of the latest /meta/connect sent: the one the server may be holding.
   _sendConnect() {
-    this.send({channel: '/meta/connect', connectionType: 'websocket'});
+    const [m] = this.send({channel: '/meta/connect', connectionType: 'websocket'});
+    this.lastConnectId = m.id;
   }
 
   // Handshake plus the first /meta/connect (answered at once by the server).
