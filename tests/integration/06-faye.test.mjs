@@ -14,8 +14,24 @@ const TIMEOUT = 2000;
 let gw;
 const t = gatewayForFile({config: testConfig({bayeux: {timeout_ms: TIMEOUT}})}, (g) => (gw = g));
 
+// retry: 1 keeps a failed request's retry short, so a transient failure would otherwise pass
+// unseen: every client records its handshakes, connects, failed meta replies and transport:down
+// events, and assertHealthy() demands one handshake and no failure at all.
 function fayeClient(transport) {
   const c = new faye.Client(gw.cometdUrl, {timeout: 10, retry: 1});
+  c.record = {handshakes: 0, connects: 0, failures: [], downs: 0};
+  c.addExtension({
+    outgoing(m, cb) {
+      if (m.channel === '/meta/handshake') c.record.handshakes++;
+      if (m.channel === '/meta/connect') c.record.connects++;
+      cb(m);
+    },
+    incoming(m, cb) {
+      if (m.channel?.startsWith('/meta/') && m.successful === false) c.record.failures.push(m);
+      cb(m);
+    },
+  });
+  c.on('transport:down', () => c.record.downs++);
   // Faye always handshakes over long-polling, then picks the first usable transport the server
   // allows (websocket before long-polling). Disabling websocket pins it to long-polling.
   c.disable('in-process');
@@ -25,6 +41,16 @@ function fayeClient(transport) {
 }
 
 const connectionType = (c) => c._dispatcher.connectionType;
+
+// One session from start to end: a single handshake, no failed meta reply, no transport failure.
+function assertHealthy(...clients) {
+  for (const c of clients) {
+    const {handshakes, failures, downs} = c.record;
+    assert.equal(handshakes, 1, `handshakes: ${handshakes}`);
+    assert.deepEqual(failures, [], 'failed meta replies');
+    assert.equal(downs, 0, 'transport:down events (failed requests retried)');
+  }
+}
 
 async function waitTransport(c, transport) {
   for (let i = 0; i < 60 && connectionType(c) !== transport; i++) await sleep(50);
@@ -85,6 +111,7 @@ for (const transport of ['websocket', 'long-polling']) {
       await fayePublish(b, `/faye/${transport}`, {i: 99});
       await sleep(300);
       assert.equal(got.items.length, 20, 'no delivery after unsubscribe');
+      assertHealthy(a, b);
     } finally {
       await fayeDisconnect(a, b);
     }
@@ -106,21 +133,29 @@ t('Faye (long-polling) and CometD (websocket) talk to each other', async () => {
     assert.deepEqual(m1.data, {from: 'faye'});
     const m2 = await toFaye.waitFor(() => true, 3000);
     assert.deepEqual(m2, {from: 'cometd'});
+    assertHealthy(f);
   } finally {
     await fayeDisconnect(f);
     await disconnect(c);
   }
 });
 
-t('Faye client keeps its long-poll going across connect timeouts', async () => {
+t('Faye client keeps its session and long-poll going across connect timeouts', async () => {
   const a = fayeClient('long-polling');
   const b = fayeClient('websocket');
   try {
     const got = new Inbox();
     await fayeSubscribe(a, '/faye/late', got);
+    const clientId = a._dispatcher.clientId;
+    assert.match(clientId, CLIENT_ID_RE);
+    const connects = a.record.connects;
     await sleep(TIMEOUT * 1.5); // at least one held connect timed out and was renewed
+    assert.ok(a.record.connects > connects, `connects renewed during the wait: ${connects} -> ${a.record.connects}`);
     await fayePublish(b, '/faye/late', 'late');
     assert.equal(await got.waitFor(() => true, 3000), 'late');
+    // The same session throughout, not a re-handshake after a failed connect.
+    assert.equal(a._dispatcher.clientId, clientId, 'clientId changed: the client handshook again');
+    assertHealthy(a, b);
   } finally {
     await fayeDisconnect(a, b);
   }
