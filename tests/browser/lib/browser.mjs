@@ -47,21 +47,36 @@ export async function launchBrowser(tmp, name = 'profile') {
   return context;
 }
 
-// Opens url in a new page of context; page.errors collects uncaught exceptions and console
-// errors. Network failures logged by Chromium itself ("Failed to load resource") are kept apart
-// in page.netErrors: the unreachable-gateway test expects them.
+// Opens url in a new page of context and records what went wrong in it:
+// - page.errors: uncaught exceptions, console.error from the page's scripts, a crash;
+// - page.httpErrors: every response with status >= 400 to a request of the page (and
+//   Chromium's "Failed to load resource: the server responded with a status of N" lines);
+// - page.netErrors: requests that failed below HTTP (refused, reset, aborted: net::ERR_...).
+// assertNoPageErrors() fails on all three. A test that provokes network failures on purpose
+// (the unreachable-gateway test) opens its pages with {allowNetErrors: (text) => bool}: the
+// network failures it matches are expected, any other one still fails; HTTP errors always fail.
 // setup(page) runs before navigation (to attach listeners that must see the first requests).
-export async function openPage(context, url, setup = null) {
+export async function openPage(context, url, setup = null, {allowNetErrors = null} = {}) {
   const page = await context.newPage();
   if (setup) setup(page);
   page.errors = [];
+  page.httpErrors = [];
   page.netErrors = [];
+  page.allowNetErrors = allowNetErrors;
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.stack || e.message}`));
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const text = m.text();
-    if (/Failed to load resource|net::ERR_/.test(text)) page.netErrors.push(text);
+    const where = m.location()?.url ? ` (${m.location().url})` : '';
+    if (/the server responded with a status of \d+/.test(text)) page.httpErrors.push(`console: ${text}${where}`);
+    else if (/Failed to load resource|net::ERR_/.test(text)) page.netErrors.push(`console: ${text}${where}`);
     else page.errors.push(`console.error: ${text}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) page.httpErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => {
+    page.netErrors.push(`request failed: ${r.failure()?.errorText ?? '?'} ${r.method()} ${r.url()}`);
   });
   page.on('crash', () => page.errors.push('page crashed'));
   // Not 'load': callback-polling's held /meta/connect is a JSONP <script>, and a page whose
@@ -77,8 +92,14 @@ export async function openPage(context, url, setup = null) {
   return page;
 }
 
+// Network failures a page was not allowed to have. Closing a page or navigating away aborts
+// its pending requests (a held long-poll, an event stream): net::ERR_ABORTED is never a fault.
+function unexpectedNetErrors(p) {
+  return p.netErrors.filter((e) => !/net::ERR_ABORTED/.test(e) && !(p.allowNetErrors && p.allowNetErrors(e)));
+}
+
 export function assertNoPageErrors(...pages) {
-  const errors = pages.flatMap((p) => p.errors.map((e) => `${p.url()}: ${e}`));
+  const errors = pages.flatMap((p) => [...p.errors, ...p.httpErrors, ...unexpectedNetErrors(p)].map((e) => `${p.url()}: ${e}`));
   assert.deepEqual(errors, [], `page errors:\n${errors.join('\n')}`);
 }
 
