@@ -72,6 +72,14 @@ describe('chat between pages on different transports', () => {
       assert.equal(await p.textContent('#message-count'), String(before[t] + 1));
     }
     assert.equal(await from.inputValue('#chat-text'), '', 'input cleared after sending');
+    // Exactly once: a duplicate arriving after the first copy must show too, so look again
+    // after a pause, and count the entries carrying this text.
+    await from.waitForTimeout(700);
+    for (const [t, p] of Object.entries(pages)) {
+      assert.equal(await p.locator('#chat-log li:not(.system)').count(), before[t] + 1, `entries on the ${t} page after a pause`);
+      const same = await p.locator('#chat-log li:not(.system) .text').evaluateAll((els, x) => els.filter((e) => e.textContent === x).length, text);
+      assert.equal(same, 1, `copies of the message on the ${t} page`);
+    }
   }
 
   test('a message with non-ASCII text and HTML reaches every other page as text', async () => {
