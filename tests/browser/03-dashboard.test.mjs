@@ -53,7 +53,12 @@ describe('dashboard', () => {
     assert.ok(await shown('#messages-in') > 0 && await shown('#messages-in') <= st.messages_in);
     assert.ok(await shown('#messages-out') > 0 && await shown('#messages-out') <= st.messages_out);
     assert.equal(await shown('#queue-drops'), 0);
-    assert.ok(+(await dash.getAttribute('#uptime', 'data-value')) >= 0);
+    // Uptime as the gateway reports it (a missing or non-numeric value fails; it may lag /stats
+    // by one poll).
+    const up = await dash.getAttribute('#uptime', 'data-value');
+    assert.match(up ?? '', /^\d+$/, `uptime data-value: ${JSON.stringify(up)}`);
+    assert.ok(+up <= st.uptime_s && +up >= st.uptime_s - 2, `uptime shown ${up}, /stats ${st.uptime_s}`);
+    assert.notEqual((await dash.textContent('#uptime')).trim(), '—');
     // Two subscribers to every demo update: out runs at about twice in (at 100 ms the demo
     // publishes ~40 updates/s; allow wide margins for a loaded machine).
     const rin = await shown('#rate-in');
