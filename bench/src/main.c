@@ -376,5 +376,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "cg-load: cannot write %s\n", o.out);
         return 1;
     }
+    /* The result is written either way; the exit status says whether the run was complete. */
+    if (rep.interrupted) {
+        fprintf(stderr, "cg-load: run interrupted: exit 4\n");
+        return 4;
+    }
+    if (!rep.all_ready) {
+        fprintf(stderr, "cg-load: not every client was ready before measuring: exit 3\n");
+        return 3;
+    }
     return 0;
 }
