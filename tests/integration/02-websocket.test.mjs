@@ -103,8 +103,14 @@ t('held connect is answered after advice.timeout; a newer connect replaces it', 
     const r3 = await w.inbox.waitFor((m) => m.id === c3.id, 2000, 'reply to the replaced connect');
     assert.ok(Date.now() - t1 < 1000, 'replaced connect must be answered promptly');
     assert.equal(r3.channel, '/meta/connect');
+    assert.equal(r3.successful, true, `the replaced connect is answered, not failed: ${JSON.stringify(r3)}`);
+    assert.equal(r3.advice?.reconnect, 'retry', JSON.stringify(r3));
+    // "Replaces": the newer connect is now the held one, answered at the timeout, not at once.
     const r4 = await w.inbox.waitFor((m) => m.id === c4.id, TIMEOUT + 2000, 'reply to the newer connect');
+    const held4 = Date.now() - t1;
     assert.equal(r4.successful, true);
+    assert.ok(held4 >= TIMEOUT * 0.8 && held4 < TIMEOUT + 1500, `newer connect held ${held4} ms for timeout ${TIMEOUT}`);
+    assert.equal(w.inbox.filter((m) => m.id === c3.id || m.id === c4.id).length, 2, 'one reply each');
   } finally {
     await w.close();
   }
