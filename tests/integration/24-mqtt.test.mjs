@@ -97,8 +97,28 @@ t('outbound: the publish reply comes after the PUBACK and the message is on the 
   const got = new Inbox();
   pub.on('message', (topic, payload) => got.push({topic, payload: payload.toString()}));
   await pub.subscribe('commands/#', 1);
-  const reply = await publish(client, '/commands/dev7', {action: 'reboot'});
-  assert.equal(reply.successful, true);
+  // Freeze the broker: no PUBACK can come while it is stopped, so no reply may come either.
+  // Resumed well within publish_timeout_ms (1500): then the PUBACK, then the reply.
+  let replyAt = 0;
+  broker.proc.kill('SIGSTOP');
+  let resumedAt;
+  try {
+    const stamp = (x) => {
+      replyAt = Date.now();
+      return x;
+    };
+    const pending = publish(client, '/commands/dev7', {action: 'reboot'}, 5000).then(stamp, (e) => stamp({failed: e}));
+    await sleep(700);
+    assert.equal(replyAt, 0, 'publish answered while the broker (and so the PUBACK) was frozen');
+    resumedAt = Date.now();
+    broker.proc.kill('SIGCONT');
+    const reply = await pending;
+    assert.ok(!reply.failed, `publish failed: ${reply.failed?.message}`);
+    assert.equal(reply.successful, true, JSON.stringify(reply));
+    assert.ok(replyAt >= resumedAt, 'reply before the broker resumed');
+  } finally {
+    broker.proc.kill('SIGCONT');
+  }
   const m = await got.waitFor((x) => x.topic === 'commands/dev7', 5000);
   assert.deepEqual(JSON.parse(m.payload), {action: 'reboot'});
 });
