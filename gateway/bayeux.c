@@ -1,6 +1,7 @@
 #include "bayeux.h"
 #include "channel.h"
 #include "log.h"
+#include "session_priv.h"
 #include "strmap.h"
 
 #include <jansson.h>
@@ -15,6 +16,18 @@ typedef struct browser {
     unsigned held; /* long-poll connects held by this browser's sessions */
     char id[CG_BROWSER_ID_MAX];
 } browser_t;
+
+/* One peer address: its sessions and its handshake token bucket. Kept while it has sessions or
+ * its bucket is refilling, so a flood cannot reset its own bucket by letting sessions go. */
+typedef struct peer {
+    size_t sessions;
+    double tokens;
+    uint64_t refill_ms;
+    cg_dlink_t spare; /* on bayeux's spare_peers while it has no session */
+    char addr[64];
+} peer_t;
+
+enum { TIMER_NONE = 0, TIMER_HELD, TIMER_IDLE };
 
 struct cg_pending {
     cg_dlink_t link; /* on the list of every pending publish, answered or not */
@@ -32,9 +45,14 @@ struct cg_bayeux {
     void *outbound_arg;
     int64_t outbound_timeout_ms;
     cg_dlist_t pendings;
-    cg_strmap_t *sessions; /* id -> cg_session_t */
-    cg_dlist_t all;        /* every session */
-    cg_strmap_t *browsers; /* BAYEUX_BROWSER -> browser_t */
+    cg_strmap_t *sessions;  /* id -> cg_session_t */
+    cg_dlist_t all;         /* every session */
+    cg_strmap_t *browsers;  /* BAYEUX_BROWSER -> browser_t */
+    cg_strmap_t *peers;     /* peer address -> peer_t */
+    cg_dlist_t spare_peers; /* peers without sessions, oldest first */
+    /* Timers without walks: sessions holding a connect, by deadline, and sessions without one,
+     * by the time their last connect ended (the sweep). The tick pops what is due. */
+    cg_dlist_t held, idle;
     cg_channel_index_t *channels;
     uint64_t publish_seq;
     uint64_t next_message_id;
@@ -171,7 +189,103 @@ static void browser_uncount(cg_bayeux_t *b, cg_conn_t *c)
     }
 }
 
-static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *info)
+/* ---- per-peer limits ------------------------------------------------------------------------ */
+
+static void peer_refill(cg_bayeux_t *b, peer_t *p, uint64_t now)
+{
+    const cg_limits_config_t *lim = &b->cfg->limits;
+    p->tokens += (double)(now - p->refill_ms) * (double)lim->peer_handshake_rate / 1000.0;
+    if (p->tokens > (double)lim->peer_handshake_burst)
+        p->tokens = (double)lim->peer_handshake_burst;
+    p->refill_ms = now;
+}
+
+static peer_t *peer_get(cg_bayeux_t *b, const char *addr)
+{
+    size_t len = strlen(addr);
+    peer_t *p = cg_strmap_get(b->peers, addr, len);
+    if (p)
+        return p;
+    p = calloc(1, sizeof(*p));
+    CG_ASSERT(p != NULL);
+    snprintf(p->addr, sizeof(p->addr), "%s", addr);
+    p->tokens = (double)b->cfg->limits.peer_handshake_burst;
+    p->refill_ms = cg_now_ms();
+    CG_ASSERT(cg_strmap_put(b->peers, p->addr, strlen(p->addr), p) == 0);
+    cg_dlist_append(&b->spare_peers, &p->spare);
+    return p;
+}
+
+static void peer_free(cg_bayeux_t *b, peer_t *p)
+{
+    cg_dlist_remove(&b->spare_peers, &p->spare);
+    cg_strmap_remove(b->peers, p->addr, strlen(p->addr));
+    free(p);
+}
+
+/* Drops records of peers without sessions whose bucket is full again: nothing left to limit. A
+ * few per tick, oldest first. */
+static void peers_expire(cg_bayeux_t *b, uint64_t now)
+{
+    for (int i = 0; i < 64 && b->spare_peers.first; i++) {
+        peer_t *p = cg_dlist_entry(b->spare_peers.first, peer_t, spare);
+        peer_refill(b, p, now);
+        if (p->tokens < (double)b->cfg->limits.peer_handshake_burst) {
+            /* not refilled yet: to the back, look again later */
+            cg_dlist_remove(&b->spare_peers, &p->spare);
+            cg_dlist_append(&b->spare_peers, &p->spare);
+            break;
+        }
+        peer_free(b, p);
+    }
+}
+
+static void peer_add_session(cg_bayeux_t *b, peer_t *p)
+{
+    p->sessions++;
+    cg_dlist_remove(&b->spare_peers, &p->spare);
+}
+
+static void peer_remove_session(cg_bayeux_t *b, peer_t *p)
+{
+    CG_ASSERT(p->sessions > 0);
+    if (--p->sessions == 0)
+        cg_dlist_append(&b->spare_peers, &p->spare);
+}
+
+/* ---- session timers ------------------------------------------------------------------------ */
+
+static void timer_unlink(cg_bayeux_t *b, cg_session_t *s)
+{
+    if (s->timer_list == TIMER_HELD)
+        cg_dlist_remove(&b->held, &s->timer);
+    else if (s->timer_list == TIMER_IDLE)
+        cg_dlist_remove(&b->idle, &s->timer);
+    s->timer_list = TIMER_NONE;
+}
+
+/* The session has no connect in progress from now: the sweep clock runs. */
+static void session_idle(cg_bayeux_t *b, cg_session_t *s)
+{
+    timer_unlink(b, s);
+    s->idle_since_ms = cg_now_ms();
+    cg_dlist_append(&b->idle, &s->timer);
+    s->timer_list = TIMER_IDLE;
+}
+
+/* The session holds a connect on `c` until its deadline. */
+static void session_hold(cg_bayeux_t *b, cg_session_t *s, cg_conn_t *c)
+{
+    timer_unlink(b, s);
+    s->idle_since_ms = 0;
+    cg_dlink_t *pos = b->held.last;
+    while (pos && cg_dlist_entry(pos, cg_session_t, timer)->conn->deadline_ms > c->deadline_ms)
+        pos = pos->prev;
+    cg_dlist_insert_after(&b->held, pos, &s->timer);
+    s->timer_list = TIMER_HELD;
+}
+
+static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *info, peer_t *peer)
 {
     cg_session_t *s = calloc(1, sizeof(*s));
     if (!s)
@@ -184,7 +298,10 @@ static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *inf
         return NULL;
     }
     s->transport = info->transport;
-    s->idle_since_ms = cg_now_ms();
+    session_idle(b, s);
+    s->peer = peer;
+    if (peer)
+        peer_add_session(b, peer);
     if (info->browser)
         snprintf(s->browser, sizeof(s->browser), "%s", info->browser);
     cg_dlist_push(&b->all, &s->all);
@@ -201,12 +318,16 @@ static void session_destroy(cg_bayeux_t *b, cg_session_t *s, cg_release_t why)
         cg_conn_t *c = s->conn;
         if (c->connect == CG_CONNECT_HELD)
             release_connect(b, c, why);
-        if (s->conn) {
-            s->conn->session = NULL;
-            s->conn = NULL;
-        }
+        cg_session_detach(s);
+        /* A WebSocket whose session overflowed holds nothing worth keeping: it writes what it
+         * has (the 409 reply) and closes. */
+        if (why == CG_RELEASE_OVERFLOW)
+            c->ended = true;
         c->ops->wake(c); /* WebSocket closes or answers; polling writes its reply */
     }
+    timer_unlink(b, s);
+    if (s->peer)
+        peer_remove_session(b, s->peer);
     for (size_t i = 0; i < s->nsubs; i++)
         cg_channel_unsubscribe(b->channels, s->subs[i]);
     free(s->subs);
@@ -237,9 +358,9 @@ static void release_connect(cg_bayeux_t *b, cg_conn_t *c, cg_release_t why)
     c->connect = CG_CONNECT_RELEASED;
     c->release = why;
     browser_uncount(b, c);
-    cg_session_t *s = c->session;
+    cg_session_t *s = cg_conn_owns(c) ? c->session : NULL;
     if (s) {
-        s->idle_since_ms = cg_now_ms();
+        session_idle(b, s);
         s->connected = true;
         if (c->transport != CG_TRANSPORT_WEBSOCKET) {
             cg_frame_t *f;
@@ -249,8 +370,7 @@ static void release_connect(cg_bayeux_t *b, cg_conn_t *c, cg_release_t why)
                     b->stats.queue_drops++;
                 }
             }
-            s->conn = NULL;
-            c->session = NULL;
+            cg_session_detach(s);
         }
     }
     c->ops->wake(c);
@@ -298,11 +418,11 @@ void cg_bayeux_take_connect_reply(cg_bayeux_t *b, cg_conn_t *c, cg_buf_t *out)
 void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *c)
 {
     browser_uncount(b, c);
-    cg_session_t *s = c->session;
-    if (s && s->conn == c) {
-        s->conn = NULL;
+    if (cg_conn_owns(c)) {
+        cg_session_t *s = c->session;
         if (c->connect == CG_CONNECT_HELD)
-            s->idle_since_ms = cg_now_ms();
+            session_idle(b, s);
+        cg_session_detach(s);
     }
     c->session = NULL;
     c->connect = CG_CONNECT_NONE;
@@ -348,10 +468,6 @@ static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
     }
     if (c->connect == CG_CONNECT_RELEASED)
         cg_bayeux_take_connect_reply(b, c, replies);
-    if (s->conn && s->conn != c) {
-        s->conn->session = NULL;
-        s->conn = NULL;
-    }
     if (s->transport != t) {
         b->stats.by_transport[s->transport]--;
         b->stats.by_transport[t]++;
@@ -368,11 +484,10 @@ static void handle_connect(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
 
     snprintf(c->connect_id, sizeof(c->connect_id), "%s", id);
     memcpy(c->client_id, s->id, sizeof(c->client_id));
-    c->session = s;
-    s->conn = c;
+    cg_session_attach(s, c);
     c->connect = CG_CONNECT_HELD;
     c->deadline_ms = cg_now_ms() + (uint64_t)timeout;
-    s->idle_since_ms = 0;
+    session_hold(b, s, c);
 
     /* Streaming holds a browser connection just as long-polling does. */
     bool polling = t == CG_TRANSPORT_LONG_POLLING || t == CG_TRANSPORT_CALLBACK_POLLING ||
@@ -511,7 +626,7 @@ static int claim_outbound(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, const c
     }
     b->stats.messages_in++;
     c->pending++;
-    cg_dlist_push(&b->pendings, &p->link);
+    cg_dlist_append(&b->pendings, &p->link);
     return 1;
 }
 
@@ -618,7 +733,7 @@ static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, co
         return;
     }
     /* Validate all first so a batch subscribe either fully applies or not at all. */
-    size_t adds = 0;
+    size_t adds = 0, add_bytes = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_is_array(sub) ? json_array_get(sub, i) : sub;
         const char *name = json_string_value(e);
@@ -638,8 +753,19 @@ static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, co
             reply_error(b, replies, meta, s->id, id, err, info);
             return;
         }
-        if (subscribe && !cg_channel_is_service(name) && !cg_session_find_sub(s, name))
+        if (subscribe && !cg_channel_is_service(name) && !cg_session_find_sub(s, name)) {
             adds++;
+            add_bytes += CG_SUBSCRIPTION_COST(strlen(name));
+        }
+    }
+    if (subscribe && s->sub_bytes + add_bytes > (size_t)b->cfg->limits.max_subscription_bytes) {
+        char err[128];
+        limit_log(b, info, s->id, "limits.max_subscription_bytes",
+                  b->cfg->limits.max_subscription_bytes);
+        snprintf(err, sizeof(err), "403::subscription memory limit (%lld bytes)",
+                 (long long)b->cfg->limits.max_subscription_bytes);
+        reply_error(b, replies, meta, s->id, id, err, info);
+        return;
     }
     if (subscribe && s->nsubs + adds > (size_t)b->cfg->limits.max_subscriptions) {
         char err[128];
@@ -736,7 +862,35 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
         b->stats.errors++;
         return;
     }
-    cg_session_t *s = session_create(b, info);
+    peer_t *peer = NULL;
+    if (info->peer && info->peer[0]) {
+        const cg_limits_config_t *lim = &b->cfg->limits;
+        uint64_t now = cg_now_ms();
+        peer = peer_get(b, info->peer);
+        peer_refill(b, peer, now);
+        const char *err = NULL;
+        int64_t interval = 1000;
+        if (peer->sessions >= (size_t)lim->peer_max_sessions) {
+            err = "503::too many sessions from this address";
+            interval = 5000;
+            limit_log(b, info, NULL, "limits.peer_max_sessions", lim->peer_max_sessions);
+        } else if (peer->tokens < 1.0) {
+            err = "429::too many handshakes";
+            limit_log(b, info, NULL, "limits.peer_handshake_rate", lim->peer_handshake_rate);
+        }
+        if (err) {
+            reply_head(replies, "/meta/handshake", false, NULL, id);
+            cg_buf_append_str(replies, ",\"error\":");
+            cg_buf_append_json_string(replies, err, strlen(err));
+            append_advice(b, replies, "handshake", interval, false, false);
+            cg_buf_append(replies, "}", 1);
+            b->stats.errors++;
+            b->stats.peer_refused++;
+            return;
+        }
+        peer->tokens -= 1.0;
+    }
+    cg_session_t *s = session_create(b, info, peer);
     if (!s) {
         reply_error(b, replies, "/meta/handshake", NULL, id, "500::out of memory", info);
         return;
@@ -865,8 +1019,9 @@ cg_bayeux_t *cg_bayeux_create(const cg_config_t *cfg)
     b->cfg = cfg;
     b->sessions = cg_strmap_create();
     b->browsers = cg_strmap_create();
+    b->peers = cg_strmap_create();
     b->channels = cg_channel_index_create();
-    if (!b->sessions || !b->browsers || !b->channels) {
+    if (!b->sessions || !b->browsers || !b->peers || !b->channels) {
         cg_bayeux_destroy(b);
         return NULL;
     }
@@ -886,6 +1041,9 @@ void cg_bayeux_destroy(cg_bayeux_t *b)
     }
     cg_strmap_destroy(b->sessions);
     cg_strmap_destroy(b->browsers); /* empty: every counted conn was released */
+    while (b->spare_peers.first)
+        peer_free(b, cg_dlist_entry(b->spare_peers.first, peer_t, spare));
+    cg_strmap_destroy(b->peers); /* empty: every session was destroyed */
     cg_channel_index_destroy(b->channels);
     free(b->doomed);
     free(b);
@@ -895,36 +1053,85 @@ void cg_bayeux_tick(cg_bayeux_t *b)
 {
     uint64_t now = cg_now_ms();
     uint64_t max_interval = (uint64_t)b->cfg->bayeux.max_interval_ms;
-    cg_dlink_t *n = b->all.first;
-    while (n) {
-        cg_dlink_t *next_link = n->next;
-        cg_session_t *s = cg_dlist_entry(n, cg_session_t, all);
-        cg_conn_t *c = s->conn;
-        if (c && c->connect == CG_CONNECT_HELD) {
-            if (now >= c->deadline_ms)
-                release_connect(b, c, CG_RELEASE_TIMEOUT);
-        } else if (s->idle_since_ms && now - s->idle_since_ms > max_interval) {
-            cg_log(CG_LOG_INFO, TAG, "session %s swept: no /meta/connect for %llu ms", s->id,
-                   (unsigned long long)(now - s->idle_since_ms));
-            b->stats.sessions_swept++;
-            session_destroy(b, s, CG_RELEASE_DISCONNECTED);
-        }
-        n = next_link;
+    /* Both lists are ordered: only what is due is touched. */
+    while (b->held.first) {
+        cg_session_t *s = cg_dlist_entry(b->held.first, cg_session_t, timer);
+        if (now < s->conn->deadline_ms)
+            break;
+        release_connect(b, s->conn, CG_RELEASE_TIMEOUT); /* moves it to the idle list */
     }
-    for (n = b->pendings.first; n; n = n->next) {
+    while (b->idle.first) {
+        cg_session_t *s = cg_dlist_entry(b->idle.first, cg_session_t, timer);
+        if (now - s->idle_since_ms <= max_interval)
+            break;
+        cg_log(CG_LOG_INFO, TAG, "session %s swept: no /meta/connect for %llu ms", s->id,
+               (unsigned long long)(now - s->idle_since_ms));
+        b->stats.sessions_swept++;
+        session_destroy(b, s, CG_RELEASE_DISCONNECTED);
+    }
+    /* Pendings are in deadline order (one timeout for all). */
+    for (cg_dlink_t *n = b->pendings.first; n; n = n->next) {
         cg_pending_t *p = cg_dlist_entry(n, cg_pending_t, link);
-        if (!p->answered && now >= p->deadline_ms)
-            answer_pending(b, p, false, "504::broker timeout");
+        if (p->answered)
+            continue;
+        if (now < p->deadline_ms)
+            break;
+        answer_pending(b, p, false, "504::broker timeout");
     }
+    peers_expire(b, now);
 }
 
 void cg_bayeux_shutdown(cg_bayeux_t *b)
 {
-    for (cg_dlink_t *n = b->all.first; n; n = n->next) {
-        cg_session_t *s = cg_dlist_entry(n, cg_session_t, all);
-        if (s->conn && s->conn->connect == CG_CONNECT_HELD)
-            release_connect(b, s->conn, CG_RELEASE_SHUTDOWN);
+    while (b->held.first) {
+        cg_session_t *s = cg_dlist_entry(b->held.first, cg_session_t, timer);
+        release_connect(b, s->conn, CG_RELEASE_SHUTDOWN);
     }
+}
+
+size_t cg_bayeux_collect(cg_bayeux_t *b, cg_conn_t *c, cg_buf_t *out, size_t prefix_len,
+                         size_t max_bytes, bool with_connect)
+{
+    size_t n = 0;
+    if (c->replies.len) {
+        if (out->len > prefix_len)
+            cg_buf_append(out, ",", 1);
+        cg_buf_append(out, cg_buf_data(&c->replies), c->replies.len);
+        cg_buf_reset(&c->replies);
+    }
+    for (size_t i = 0; i < c->nframes; i++) {
+        if (out->len > prefix_len)
+            cg_buf_append(out, ",", 1);
+        cg_buf_append(out, cg_frame_object(c->frames[i]), cg_frame_object_len(c->frames[i]));
+    }
+    n += c->nframes;
+    cg_conn_clear_frames(c);
+    cg_session_t *s = cg_conn_owns(c) ? c->session : NULL;
+    while (s && s->count && out->len < max_bytes) {
+        cg_frame_t *f = cg_session_dequeue(s);
+        if (out->len > prefix_len)
+            cg_buf_append(out, ",", 1);
+        cg_buf_append(out, cg_frame_object(f), cg_frame_object_len(f));
+        cg_frame_release(f);
+        n++;
+    }
+    if (with_connect && c->connect == CG_CONNECT_RELEASED) {
+        if (out->len > prefix_len)
+            cg_buf_append(out, ",", 1);
+        /* take_connect_reply adds its own comma only to a non-empty buffer: give it one */
+        cg_buf_t tmp;
+        cg_buf_init(&tmp, 0);
+        cg_bayeux_take_connect_reply(b, c, &tmp);
+        cg_buf_append(out, cg_buf_data(&tmp), tmp.len);
+        cg_buf_free(&tmp);
+    }
+    b->stats.messages_out += n;
+    return n;
+}
+
+bool cg_bayeux_has_output(const cg_conn_t *c)
+{
+    return c->replies.len || c->nframes || cg_conn_queued(c) || c->connect == CG_CONNECT_RELEASED;
 }
 
 void cg_bayeux_count_out(cg_bayeux_t *b, size_t messages)

@@ -36,6 +36,7 @@ typedef struct cg_bayeux_stats {
     uint64_t discarded;    /* messages still queued when their session ended or left */
     uint64_t bus_rejected; /* bus messages with an invalid channel */
     uint64_t errors;       /* error replies */
+    uint64_t peer_refused; /* handshakes refused by the per-address limits */
     size_t sessions;
     size_t by_transport[CG_TRANSPORT_COUNT];
     size_t channels, subscriptions;
@@ -84,6 +85,18 @@ void cg_bayeux_tick(cg_bayeux_t *b);
 void cg_bayeux_shutdown(cg_bayeux_t *b);
 
 void cg_bayeux_count_out(cg_bayeux_t *b, size_t messages);
+
+/* The one batch assembler of every transport: appends to `out`, comma-separated, the conn's
+ * pending replies, the frames taken at its release, the messages queued for the session it owns
+ * (while `out` stays under `max_bytes`), and, when `with_connect`, the reply of its released
+ * /meta/connect. Returns the number of messages appended (counted as
+ * messages_out). The first `prefix_len` bytes of `out` are not messages (a bracket, a JSONP
+ * name): a comma separates only what comes after them. */
+size_t cg_bayeux_collect(cg_bayeux_t *b, cg_conn_t *c, cg_buf_t *out, size_t prefix_len,
+                         size_t max_bytes, bool with_connect);
+/* The conn has something for cg_bayeux_collect (replies, frames, queued messages, a released
+ * connect reply). */
+bool cg_bayeux_has_output(const cg_conn_t *c);
 void cg_bayeux_get_stats(const cg_bayeux_t *b, cg_bayeux_stats_t *out);
 
 #endif

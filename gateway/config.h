@@ -23,7 +23,13 @@ typedef struct cg_limits_config {
     int64_t max_batch;      /* messages per request or frame */
     int64_t queue_messages; /* per-session queue bound */
     int64_t queue_bytes;
-    int64_t max_message_size; /* one published message, encoded */
+    int64_t max_message_size;       /* one published message, encoded */
+    int64_t max_subscription_bytes; /* per session: 128 + name length per subscription */
+    int64_t peer_max_sessions;      /* sessions created from one peer address */
+    int64_t peer_handshake_rate;    /* handshakes per second per peer address (token bucket) */
+    int64_t peer_handshake_burst;
+    int64_t body_timeout_ms; /* after this, a request body slower than body_min_rate is cut */
+    int64_t body_min_rate;   /* bytes per second */
 } cg_limits_config_t;
 
 typedef struct cg_bayeux_config {

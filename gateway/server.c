@@ -1,5 +1,9 @@
+/* The lws context, listener, HTTP routing and the loop. Each connection is handed to one kind
+ * (transport.h); this file only dispatches lws callbacks to the kind's handlers, runs the
+ * periodic tick and stops gracefully. */
 #include "server.h"
-#include "chunked.h"
+#include "admin.h"
+#include "http.h"
 #include "log.h"
 #include "transport.h"
 
@@ -13,474 +17,135 @@
 
 #define TAG "server"
 #define TICK_US (100 * LWS_US_PER_MS)
-#define MAX_STATS_SOURCES 8
+/* Pings per tick at most: 19,000 sockets that went idle together are pinged over ~4 s, not in
+ * one stall of every delivery. */
+#define PINGS_PER_TICK 500
 
 struct cg_server {
-    const cg_config_t *cfg;
-    cg_bayeux_t *bayeux;
-    cg_bus_t *bus;
+    cg_env_t env; /* what the connection kinds share */
     struct lws_context *ctx;
     struct ev_loop *loop; /* epoll via libev; NULL with event_loop: poll */
     struct lws_vhost *vhost;
     lws_sorted_usec_list_t tick; /* runs on the service thread */
-    cg_dlist_t live;             /* WebSockets and held HTTP requests */
-    cg_dlist_t flush;            /* WebSockets with something to write (cg_server_flush_later) */
-    bool stopping;
-    uint64_t started_ms, last_ping_ms, last_stats_ms;
-    struct lws_http_mount mounts[4];
+    uint64_t last_stats_ms;
+    struct lws_http_mount mount;
     struct lws_protocols protocols[2];
-    char static_origin[PATH_MAX];
-    struct {
-        cg_stats_fn fn;
-        void *arg;
-    } stats_sources[MAX_STATS_SOURCES];
-    int nstats_sources;
-    cg_log_limit_t http_limit;
 };
-
-cg_bayeux_t *cg_server_bayeux(cg_server_t *srv)
-{
-    return srv->bayeux;
-}
-
-const cg_config_t *cg_server_config(cg_server_t *srv)
-{
-    return srv->cfg;
-}
-
-bool cg_server_stopping(cg_server_t *srv)
-{
-    return srv->stopping;
-}
 
 void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg)
 {
-    CG_ASSERT(srv->nstats_sources < MAX_STATS_SOURCES);
-    srv->stats_sources[srv->nstats_sources].fn = fn;
-    srv->stats_sources[srv->nstats_sources].arg = arg;
-    srv->nstats_sources++;
-}
-
-void cg_server_list_add(cg_server_t *srv, cg_pss_t *pss)
-{
-    cg_dlist_push(&srv->live, &pss->live);
-}
-
-void cg_server_list_remove(cg_server_t *srv, cg_pss_t *pss)
-{
-    cg_dlist_remove(&srv->live, &pss->live);
-}
-
-void cg_server_flush_later(cg_server_t *srv, cg_pss_t *pss)
-{
-    cg_dlist_push(&srv->flush, &pss->flush);
-}
-
-void cg_server_flush_cancel(cg_server_t *srv, cg_pss_t *pss)
-{
-    cg_dlist_remove(&srv->flush, &pss->flush);
+    cg_env_t *env = &srv->env;
+    CG_ASSERT(env->nstats_sources < CG_MAX_STATS_SOURCES);
+    env->stats_sources[env->nstats_sources].fn = fn;
+    env->stats_sources[env->nstats_sources].arg = arg;
+    env->nstats_sources++;
 }
 
 /* Writes every queued WebSocket now. Asking lws for a WRITEABLE callback costs two epoll_ctl
  * calls and a loop turn per socket; a fan-out to thousands of idle sockets can write at once.
  * A socket whose kernel buffer is full waits for WRITEABLE as usual. Runs at the end of each
  * lws callback and tick, so messages queued by one event go out in one batch per socket. */
-static void flush_all(cg_server_t *srv)
+static void flush_all(cg_env_t *env)
 {
-    while (srv->flush.first) {
-        cg_pss_t *pss = cg_dlist_entry(srv->flush.first, cg_pss_t, flush);
-        cg_server_flush_cancel(srv, pss);
+    while (env->flush.first) {
+        cg_pss_t *pss = cg_dlist_entry(env->flush.first, cg_pss_t, flush);
+        cg_dlist_remove(&env->flush, &pss->flush);
         /* lws_partial_buffered: no syscall, unlike lws_send_pipe_choked */
         if (pss->ws_deflate || lws_partial_buffered(pss->wsi)) {
             lws_callback_on_writable(pss->wsi);
             continue;
         }
-        if (cg_ws_writeable(pss) < 0)
+        if (pss->handler->writeable(pss) < 0)
             lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
     }
 }
 
-/* ---- stats ---------------------------------------------------------------------------------- */
-
-static long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = 0;
-    fclose(f);
-    return rss * sysconf(_SC_PAGESIZE);
-}
-
-static void stats_json(cg_server_t *srv, cg_buf_t *out)
-{
-    cg_bayeux_stats_t st;
-    cg_bayeux_get_stats(srv->bayeux, &st);
-    size_t bus_msgs = 0, bus_bytes = 0;
-    cg_bus_fill(srv->bus, &bus_msgs, &bus_bytes);
-    cg_buf_printf(out, "{\"sessions\":{\"total\":%zu", st.sessions);
-    for (int t = 0; t < CG_TRANSPORT_COUNT; t++)
-        cg_buf_printf(out, ",\"%s\":%zu", cg_transport_name((cg_transport_t)t), st.by_transport[t]);
-    cg_buf_printf(
-        out,
-        "},\"subscriptions\":%zu,\"channels\":%zu,\"messages_in\":%llu,"
-        "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,\"discarded\":%llu,"
-        "\"sessions_created\":%llu,\"sessions_swept\":%llu,"
-        "\"sessions_overflowed\":%llu,\"errors\":%llu,\"bus_rejected\":%llu,"
-        "\"bus\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
-        st.subscriptions, st.channels, (unsigned long long)st.messages_in,
-        (unsigned long long)st.deliveries, (unsigned long long)st.messages_out,
-        (unsigned long long)st.queue_drops, (unsigned long long)st.discarded,
-        (unsigned long long)st.sessions_created, (unsigned long long)st.sessions_swept,
-        (unsigned long long)st.sessions_overflowed, (unsigned long long)st.errors,
-        (unsigned long long)st.bus_rejected, bus_msgs, bus_bytes, rss_bytes(),
-        (unsigned long long)((cg_now_ms() - srv->started_ms) / 1000));
-    cg_buf_append_str(out, ",\"connectors\":[");
-    for (int i = 0; i < srv->nstats_sources; i++) {
-        if (i)
-            cg_buf_append(out, ",", 1);
-        srv->stats_sources[i].fn(srv->stats_sources[i].arg, out);
-    }
-    cg_buf_append_str(out, "]}");
-}
-
-/* ---- HTTP helpers --------------------------------------------------------------------------- */
-
-int cg_http_write_headers(cg_pss_t *pss, const char *content_type, bool chunked)
-{
-    unsigned char hbuf[LWS_PRE + 1024];
-    unsigned char *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof(hbuf) - 1;
-    struct lws *wsi = pss->wsi;
-    int status = pss->status ? pss->status : 200;
-    if (lws_add_http_header_status(wsi, (unsigned int)status, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)content_type, (int)strlen(content_type),
-                                     &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-cache, no-store", 18, &p, end))
-        return -1;
-    if (chunked) {
-        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
-                                         (const unsigned char *)"chunked", 7, &p, end))
-            return -1;
-    } else if (lws_add_http_header_content_length(wsi, pss->resp.len, &p, end)) {
-        return -1;
-    }
-    if (pss->close_after &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
-                                     &p, end))
-        return -1;
-    if (pss->set_cookie && pss->browser[0]) {
-        char cookie[128];
-        int n = snprintf(cookie, sizeof(cookie),
-                         "BAYEUX_BROWSER=%s; Path=/; HttpOnly; SameSite=Lax", pss->browser);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
-                                        (const unsigned char *)cookie, n, &p, end))
-            return -1;
-        pss->set_cookie = false;
-    }
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    return 0;
-}
-
-int cg_http_write_body(cg_pss_t *pss)
-{
-    enum { PIECE = 64 * 1024 };
-    size_t left = pss->resp.len - pss->resp_off;
-    size_t n = left > PIECE ? PIECE : left;
-    bool last = n == left;
-    if (n && lws_write(pss->wsi, (unsigned char *)cg_buf_data(&pss->resp) + pss->resp_off, n,
-                       last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
-        return -1;
-    pss->resp_off += n;
-    return last ? 1 : 0;
-}
-
-int cg_http_finish(cg_pss_t *pss)
-{
-    pss->state = HTTP_DONE;
-    if (pss->close_after)
-        return -1;
-    if (pss->resp.cap > 65536)
-        cg_buf_free(&pss->resp);
-    if (pss->in.cap > 65536)
-        cg_buf_free(&pss->in);
-    return lws_http_transaction_completed(pss->wsi) ? -1 : 0;
-}
-
-void cg_http_set_error(cg_pss_t *pss, int status, const char *bayeux_error)
-{
-    pss->status = status;
-    cg_buf_reset(&pss->resp);
-    pss->resp_off = 0;
-    cg_buf_append_str(&pss->resp, "[{\"successful\":false,\"error\":");
-    cg_buf_append_json_string(&pss->resp, bayeux_error, strlen(bayeux_error));
-    cg_buf_append_str(&pss->resp, "}]");
-    pss->state = HTTP_RESPOND;
-}
-
-static void set_json(cg_pss_t *pss, int status, const char *json)
-{
-    pss->status = status;
-    cg_buf_reset(&pss->resp);
-    pss->resp_off = 0;
-    cg_buf_append_str(&pss->resp, json);
-    pss->state = HTTP_RESPOND;
-}
+/* ---- routing -------------------------------------------------------------------------------- */
 
 static bool path_is(const char *uri, const char *path)
 {
     size_t n = strlen(path);
-    return !strncmp(uri, path, n) && (uri[n] == '\0' || uri[n] == '/');
+    return !strncmp(uri, path, n) && (uri[n] == '\0' || uri[n] == '/' || uri[n] == '?');
 }
 
-static bool valid_jsonp(const char *s)
+static const cg_handler_t *route(const cg_env_t *env, const char *uri)
 {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '$' || *s == '.'))
-            return false;
-    return true;
+    if (path_is(uri, env->cfg->bayeux.path))
+        return &cg_handler_poll;
+    if (!strcmp(uri, "/healthz") || !strcmp(uri, "/stats"))
+        return &cg_handler_admin;
+    return &cg_handler_static;
 }
 
-static void read_browser_cookie(cg_server_t *srv, cg_pss_t *pss)
+static void pss_init(cg_server_t *srv, cg_pss_t *pss, struct lws *wsi)
 {
-    char cookies[1024];
-    pss->browser[0] = '\0';
-    pss->set_cookie = false;
-    int n = lws_hdr_copy(pss->wsi, cookies, sizeof(cookies), WSI_TOKEN_HTTP_COOKIE);
-    if (n > 0) {
-        const char *p = strstr(cookies, "BAYEUX_BROWSER=");
-        if (p && (p == cookies || p[-1] == ' ' || p[-1] == ';')) {
-            p += 15;
-            size_t len = strcspn(p, "; ");
-            if (len > 0 && len < sizeof(pss->browser)) {
-                memcpy(pss->browser, p, len);
-                pss->browser[len] = '\0';
-                return;
-            }
-        }
-    }
-    /* A new browser: give it an id now so this request's session is already attributed. */
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    unsigned char rnd[20];
-    if (getentropy(rnd, sizeof(rnd)))
+    memset(pss, 0, sizeof(*pss));
+    pss->wsi = wsi;
+    pss->env = &srv->env;
+    cg_buf_init(&pss->in, 0);
+    cg_buf_init(&pss->resp, LWS_PRE);
+    cg_dlist_append(&srv->env.conns, &pss->link);
+}
+
+/* The request on `pss` is over (answered, or its connection gone): its handler lets go. */
+static void request_closed(cg_pss_t *pss)
+{
+    if (pss->handler && pss->handler->closed)
+        pss->handler->closed(pss);
+    pss->handler = NULL;
+}
+
+static void pss_closed(cg_server_t *srv, cg_pss_t *pss)
+{
+    if (!pss || !pss->env)
         return;
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        pss->browser[i] = alphabet[rnd[i] % 36];
-    pss->browser[sizeof(rnd)] = '\0';
-    pss->set_cookie = true;
-    (void)srv;
+    request_closed(pss);
+    cg_http_closed(pss);
+    cg_dlist_remove(&srv->env.conns, &pss->link);
+    pss->env = NULL;
 }
 
-/* A new HTTP request on a callback mount. Returns -1 to close. */
-static int http_request(cg_server_t *srv, cg_pss_t *pss)
+/* A request still unanswered when lws offers more bytes or the next request on the same
+ * connection (pipelining): it is answered now. -1 closes the connection. */
+static int hurry(cg_pss_t *pss)
 {
-    struct lws *wsi = pss->wsi;
-    char uri[512];
-    /* keep-alive reuses the pss: start from a clean request state */
-    pss->kind = PSS_HTTP;
-    pss->state = HTTP_READING;
-    pss->status = 200;
-    pss->jsonp[0] = '\0';
-    pss->discard_body = false;
-    pss->chunked = false;
-    pss->close_after = false;
-    pss->resp_off = 0;
-    pss->stream_headers_sent = false;
-    cg_buf_reset(&pss->in);
-    cg_buf_reset(&pss->resp);
-    cg_conn_init(&pss->conn, &cg_http_conn_ops, CG_TRANSPORT_LONG_POLLING);
-    lws_get_peer_simple(wsi, pss->peer, sizeof(pss->peer));
-
-    pss->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-    bool options = lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0;
-    enum lws_token_indexes tok = pss->post ? WSI_TOKEN_POST_URI
-                                 : options ? WSI_TOKEN_OPTIONS_URI
-                                           : WSI_TOKEN_GET_URI;
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), tok) < 0)
-        uri[0] = '\0';
-
-    if (path_is(uri, srv->cfg->bayeux.path)) {
-        pss->route = ROUTE_BAYEUX;
-    } else if (!strcmp(uri, "/healthz")) {
-        pss->route = ROUTE_HEALTH;
-    } else if (!strcmp(uri, "/stats")) {
-        pss->route = ROUTE_STATS;
-    } else {
-        pss->route = ROUTE_NOT_FOUND;
-    }
-
-    if (options) {
-        pss->route = ROUTE_OPTIONS;
-        set_json(pss, 204, "");
-        lws_callback_on_writable(wsi);
+    if (pss->state != HTTP_HELD && pss->state != HTTP_STREAMING && pss->state != HTTP_READING)
         return 0;
-    }
-    if (pss->route == ROUTE_NOT_FOUND) {
-        set_json(pss, 404, "{\"error\":\"not found\"}");
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (pss->route == ROUTE_HEALTH) {
-        char body[160];
-        snprintf(body, sizeof(body), "{\"status\":\"%s\",\"uptime_s\":%llu}",
-                 srv->stopping ? "stopping" : "ok",
-                 (unsigned long long)((cg_now_ms() - srv->started_ms) / 1000));
-        set_json(pss, srv->stopping ? 503 : 200, body);
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (pss->route == ROUTE_STATS) {
-        cg_buf_reset(&pss->resp);
-        stats_json(srv, &pss->resp);
-        pss->status = 200;
-        pss->state = HTTP_RESPOND;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-
-    read_browser_cookie(srv, pss);
-    if (pss->post) {
-        char cl[32], te[64];
-        if (lws_hdr_copy(wsi, te, sizeof(te), WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
-            strstr(te, "chunked")) {
-            pss->chunked = true;
-            /* lws stays in body mode after a chunked request and would not parse the next one
-             * on this connection: answer with Connection: close. */
-            pss->close_after = true;
-            cg_chunked_init(&pss->chunk);
-            return 0;
-        }
-        if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-            long long n = atoll(cl);
-            if (n > srv->cfg->limits.max_body) {
-                cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG,
-                               "%s: request body of %lld bytes over limits.max_body (%lld)",
-                               pss->peer, n, (long long)srv->cfg->limits.max_body);
-                pss->discard_body = true;
-            } else if (n == 0) {
-                cg_http_set_error(pss, 400, "400::empty body");
-                lws_callback_on_writable(wsi);
-            }
-        }
-        return 0; /* the body follows */
-    }
-    /* GET: callback-polling */
-    char jsonp[80], message[8192];
-    const char *cb = lws_get_urlarg_by_name(wsi, "jsonp=", jsonp, sizeof(jsonp));
-    const char *msg = lws_get_urlarg_by_name(wsi, "message=", message, sizeof(message));
-    if (!cb || !msg) {
-        cg_http_set_error(pss, 400,
-                          "400::use POST (long-polling), a WebSocket, or GET with jsonp and "
-                          "message (callback-polling)");
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (!valid_jsonp(cb) || strlen(cb) >= sizeof(pss->jsonp)) {
-        cg_http_set_error(pss, 400, "400::invalid jsonp callback name");
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    snprintf(pss->jsonp, sizeof(pss->jsonp), "%s", cb);
-    cg_poll_request(pss, msg, strlen(msg));
-    return 0;
+    if (!pss->handler || !pss->handler->hurry || pss->state == HTTP_READING)
+        return -1;
+    return pss->handler->hurry(pss);
 }
 
-static int http_body_done(cg_pss_t *pss);
-
-static int http_body(cg_server_t *srv, cg_pss_t *pss, const void *in, size_t len)
+static int http_request(cg_server_t *srv, cg_pss_t *pss, struct lws *wsi)
 {
-    if (pss->state != HTTP_READING)
-        return 0;
-    if (pss->chunked) {
-        /* lws passes a chunked body through undecoded and never completes it. */
-        size_t used;
-        int r = cg_chunked_feed(&pss->chunk, in, len, &pss->in, (size_t)srv->cfg->limits.max_body,
-                                &used);
-        if (r == CG_CHUNKED_MORE)
-            return 0;
-        if (r == CG_CHUNKED_DONE)
-            return http_body_done(pss);
-        pss->close_after = true; /* the framing is lost: this connection cannot go on */
-        if (r == CG_CHUNKED_TOO_BIG) {
-            cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG,
-                           "%s: request body over limits.max_body (%lld)", pss->peer,
-                           (long long)srv->cfg->limits.max_body);
-            cg_http_set_error(pss, 413, "413::request body too large");
-        } else {
-            cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG, "%s: malformed chunked body",
-                           pss->peer);
-            cg_http_set_error(pss, 400, "400::malformed chunked body");
-        }
-        lws_callback_on_writable(pss->wsi);
-        return 0;
+    if (!pss->env) {
+        pss_init(srv, pss, wsi);
+    } else if (pss->state == HTTP_HELD || pss->state == HTTP_STREAMING) {
+        /* lws parsed the next request while this one was held: answer it first, without
+         * completing the transaction lws has already moved past. */
+        pss->superseded = true;
+        int r = hurry(pss);
+        pss->superseded = false;
+        if (r < 0)
+            return -1;
     }
-    if (pss->discard_body)
-        return 0;
-    if (pss->in.len + len > (size_t)srv->cfg->limits.max_body) {
-        cg_log_limited(&srv->http_limit, CG_LOG_WARN, TAG,
-                       "%s: request body over limits.max_body (%lld)", pss->peer,
-                       (long long)srv->cfg->limits.max_body);
-        pss->discard_body = true;
-        cg_buf_free(&pss->in);
-        return 0;
-    }
-    return cg_buf_append(&pss->in, in, len) ? -1 : 0;
+    request_closed(pss);
+    int r = cg_http_begin(pss);
+    if (r)
+        return r < 0 ? -1 : 0;
+    pss->handler = route(&srv->env, pss->uri);
+    return pss->handler->request(pss);
 }
 
 static int http_body_done(cg_pss_t *pss)
 {
-    if (pss->state != HTTP_READING)
-        return 0;
-    if (pss->discard_body) {
-        cg_http_set_error(pss, 413, "413::request body too large");
-        lws_callback_on_writable(pss->wsi);
-        return 0;
+    if (pss->state != HTTP_READING) {
+        /* lws repeats BODY_COMPLETION while bytes wait behind an unanswered request */
+        return hurry(pss);
     }
-    cg_poll_request(pss, cg_buf_data(&pss->in) ? cg_buf_data(&pss->in) : "", pss->in.len);
-    return 0;
-}
-
-static int http_writeable(cg_pss_t *pss)
-{
-    switch (pss->state) {
-    case HTTP_HELD:
-        if (!cg_poll_ready(pss))
-            return 0;
-        /* fall through */
-    case HTTP_RESPOND: {
-        const char *ctype =
-            pss->jsonp[0] ? "text/javascript; charset=utf-8" : "application/json; charset=utf-8";
-        pss->resp_off = 0;
-        if (cg_http_write_headers(pss, ctype, false))
-            return -1;
-        pss->state = HTTP_BODY;
-        if (pss->resp.len == 0)
-            return cg_http_finish(pss);
-        lws_callback_on_writable(pss->wsi);
+    if (!cg_http_body_end(pss))
         return 0;
-    }
-    case HTTP_BODY: {
-        int r = cg_http_write_body(pss);
-        if (r < 0)
-            return -1;
-        if (r == 0) {
-            lws_callback_on_writable(pss->wsi);
-            return 0;
-        }
-        return cg_http_finish(pss);
-    }
-    case HTTP_STREAMING:
-        return cg_stream_writeable(pss);
-    default:
-        return 0;
-    }
+    return pss->handler && pss->handler->body ? pss->handler->body(pss) : 0;
 }
 
 /* ---- the protocol callback ------------------------------------------------------------------ */
@@ -488,13 +153,31 @@ static int http_writeable(cg_pss_t *pss)
 static void bus_publish(void *arg, const char *channel, const char *data, size_t len)
 {
     cg_server_t *srv = arg;
-    cg_bayeux_publish_data(srv->bayeux, channel, data, len);
+    cg_bayeux_publish_data(srv->env.bayeux, channel, data, len);
 }
 
 void cg_server_drain_bus(cg_server_t *srv)
 {
     cg_bus_handler_t h = {.publish = bus_publish, .arg = srv};
-    cg_bus_drain(srv->bus, &h);
+    cg_bus_drain(srv->env.bus, &h);
+}
+
+static int ws_receive(cg_pss_t *pss, const void *in, size_t len)
+{
+    const cg_config_t *cfg = pss->env->cfg;
+    if (pss->in.len + len > (size_t)cfg->limits.max_ws_message) {
+        cg_log(CG_LOG_WARN, TAG, "%s: WebSocket message over limits.max_ws_message (%lld bytes)",
+               pss->peer, (long long)cfg->limits.max_ws_message);
+        static const char reason[] = "message too big";
+        lws_close_reason(pss->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                         sizeof(reason) - 1);
+        return -1;
+    }
+    if (cg_buf_append(&pss->in, in, len))
+        return -1;
+    if (!lws_is_final_fragment(pss->wsi) || lws_remaining_packet_payload(pss->wsi))
+        return 0;
+    return pss->handler->message(pss);
 }
 
 static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -514,51 +197,50 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         /* WebSocket upgrades only on the Bayeux path. */
         char uri[256];
         if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
-            !path_is(uri, srv->cfg->bayeux.path) || srv->stopping)
+            !path_is(uri, srv->env.cfg->bayeux.path) || srv->env.stopping)
             return 1;
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
-        if (pss->kind == PSS_HTTP) /* upgraded after keep-alive requests: drop their state */
-            cg_poll_closed(pss);
-        memset(pss, 0, sizeof(*pss));
-        pss->wsi = wsi;
-        pss->srv = srv;
-        cg_ws_established(pss);
+        if (pss->env) /* upgraded after keep-alive requests: drop their state */
+            pss_closed(srv, pss);
+        pss_init(srv, pss, wsi);
+        pss->handler = &cg_handler_ws;
+        pss->handler->established(pss);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        return cg_ws_receive(pss, in, len);
+        return pss->handler == &cg_handler_ws ? ws_receive(pss, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return cg_ws_writeable(pss);
+        return pss->handler == &cg_handler_ws ? pss->handler->writeable(pss) : 0;
     case LWS_CALLBACK_CLOSED:
-        if (pss && pss->kind == PSS_WS)
-            cg_ws_closed(pss);
+        pss_closed(srv, pss);
         return 0;
 
     case LWS_CALLBACK_HTTP:
-        if (pss->kind == PSS_NEW) {
-            memset(pss, 0, sizeof(*pss));
-            pss->wsi = wsi;
-            pss->srv = srv;
-            cg_buf_init(&pss->in, 0);
-            cg_buf_init(&pss->resp, LWS_PRE);
-        }
-        return http_request(srv, pss);
+        return http_request(srv, pss, wsi);
     case LWS_CALLBACK_HTTP_BODY:
-        return http_body(srv, pss, in, len);
+        if (!pss->env || pss->state != HTTP_READING)
+            return 0;
+        switch (cg_http_body(pss, in, len)) {
+        case 0:
+            return 0;
+        case 1:
+            return pss->handler && pss->handler->body ? pss->handler->body(pss) : 0;
+        default:
+            return -1;
+        }
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!pss->env)
+            return 0;
         return http_body_done(pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!pss || pss->kind != PSS_HTTP)
+        if (!pss || !pss->env || !pss->handler || !pss->handler->writeable)
             break;
-        return http_writeable(pss);
+        return pss->handler->writeable(pss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         /* A finished keep-alive transaction: lws frees the pss without CLOSED_HTTP. */
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (pss && pss->kind == PSS_HTTP)
-            cg_poll_closed(pss);
-        if (pss)
-            pss->kind = PSS_NEW;
+        pss_closed(srv, pss);
         return 0;
     default:
         break;
@@ -572,40 +254,51 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     int r = dispatch(wsi, reason, user, in, len);
     struct lws_context *ctx = lws_get_context(wsi);
     cg_server_t *srv = ctx ? lws_context_user(ctx) : NULL;
-    if (srv && srv->flush.first)
-        flush_all(srv);
+    if (srv && srv->env.flush.first)
+        flush_all(&srv->env);
     return r;
 }
 
 /* ---- tick, run, lifecycle ------------------------------------------------------------------ */
 
+/* Pings the WebSockets that wrote nothing for ws_ping_s, oldest first, a bounded number. */
+static void ping_idle(cg_env_t *env, uint64_t now)
+{
+    uint64_t ping_ms = (uint64_t)env->cfg->bayeux.ws_ping_s * 1000;
+    if (!ping_ms)
+        return;
+    for (int i = 0; i < PINGS_PER_TICK && env->pingable.first; i++) {
+        cg_pss_t *p = cg_dlist_entry(env->pingable.first, cg_pss_t, ping);
+        if (now - p->ws_last_write_ms < ping_ms)
+            break;
+        /* to the back now: its ping counts as a write */
+        p->ws_last_write_ms = now;
+        cg_dlist_remove(&env->pingable, &p->ping);
+        cg_dlist_append(&env->pingable, &p->ping);
+        p->ws_ping_due = true;
+        lws_callback_on_writable(p->wsi);
+    }
+}
+
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     cg_server_t *srv = lws_container_of(sul, cg_server_t, tick);
-    cg_bayeux_tick(srv->bayeux);
+    cg_env_t *env = &srv->env;
+    cg_bayeux_tick(env->bayeux);
     uint64_t now = cg_now_ms();
-    int64_t ping_ms = srv->cfg->bayeux.ws_ping_s * 1000;
-    if (ping_ms > 0 && now - srv->last_ping_ms >= (uint64_t)ping_ms) {
-        srv->last_ping_ms = now;
-        for (cg_dlink_t *n = srv->live.first; n; n = n->next) {
-            cg_pss_t *p = cg_dlist_entry(n, cg_pss_t, live);
-            if (p->kind == PSS_WS) {
-                p->ws_ping_due = true;
-                lws_callback_on_writable(p->wsi);
-            }
-        }
-    }
-    int64_t stats_ms = srv->cfg->stats_interval_ms;
+    ping_idle(env, now);
+    cg_http_check_slow(env);
+    int64_t stats_ms = env->cfg->stats_interval_ms;
     if (stats_ms > 0 && now - srv->last_stats_ms >= (uint64_t)stats_ms) {
         srv->last_stats_ms = now;
         cg_buf_t b;
         cg_buf_init(&b, 0);
-        stats_json(srv, &b);
+        cg_admin_stats_json(env, &b);
         if (b.len)
-            cg_bayeux_publish_data(srv->bayeux, "/cometgate/stats", cg_buf_data(&b), b.len);
+            cg_bayeux_publish_data(env->bayeux, "/cometgate/stats", cg_buf_data(&b), b.len);
         cg_buf_free(&b);
     }
-    flush_all(srv);
+    flush_all(env);
     lws_sul_schedule(srv->ctx, 0, &srv->tick, tick_cb, TICK_US);
 }
 
@@ -651,10 +344,10 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bu
     cg_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return NULL;
-    srv->cfg = cfg;
-    srv->bayeux = bayeux;
-    srv->bus = bus;
-    srv->started_ms = srv->last_ping_ms = srv->last_stats_ms = cg_now_ms();
+    srv->env.cfg = cfg;
+    srv->env.bayeux = bayeux;
+    srv->env.bus = bus;
+    srv->env.started_ms = srv->last_stats_ms = cg_now_ms();
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_cg);
 
@@ -666,43 +359,26 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bu
     };
     /* protocols[1] stays zeroed: the list terminator */
 
-    /* Mounts: Bayeux, /healthz, /stats by callback; everything else from static_dir. */
-    struct lws_http_mount *m = srv->mounts;
-    int nm = 0;
-    const char *mount_paths[3] = {cfg->bayeux.path, "/healthz", "/stats"};
-    for (int i = 0; i < 3; i++) {
-        m[nm] = (struct lws_http_mount){
-            .mountpoint = mount_paths[i],
-            .mountpoint_len = (unsigned char)strlen(mount_paths[i]),
-            .origin = "cometgate",
-            .origin_protocol = LWSMPRO_CALLBACK,
-        };
-        nm++;
+    /* One callback mount for everything: server.c routes (Bayeux, /healthz, /stats, static
+     * files), so every response goes through http.c's checks and headers. */
+    srv->mount = (struct lws_http_mount){
+        .mountpoint = "/",
+        .mountpoint_len = 1,
+        .origin = "cometgate",
+        .origin_protocol = LWSMPRO_CALLBACK,
+    };
+    if (cfg->static_dir[0] && !resolve_static_dir(cfg->static_dir, srv->env.static_root)) {
+        srv->env.static_root[0] = '\0';
+        cg_log(CG_LOG_WARN, TAG, "static_dir '%s' not found: static files are off",
+               cfg->static_dir);
     }
-    if (cfg->static_dir[0]) {
-        if (!resolve_static_dir(cfg->static_dir, srv->static_origin)) {
-            cg_log(CG_LOG_WARN, TAG, "static_dir '%s' not found: static files are off",
-                   cfg->static_dir);
-        } else {
-            m[nm] = (struct lws_http_mount){
-                .mountpoint = "/",
-                .mountpoint_len = 1,
-                .origin = srv->static_origin,
-                .def = "index.html",
-                .origin_protocol = LWSMPRO_FILE,
-            };
-            nm++;
-        }
-    }
-    for (int i = 0; i + 1 < nm; i++)
-        m[i].mount_next = &m[i + 1];
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
     info.iface = cfg->listen_host;
     info.protocols = srv->protocols;
-    info.mounts = srv->mounts;
+    info.mounts = &srv->mount;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     /* With IPv6 on, an IPv4 iface silently binds every address (PLATFORM.md). */
@@ -772,36 +448,50 @@ void cg_server_wake(void *arg)
 
 int cg_server_port(const cg_server_t *srv)
 {
-    return srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : srv->cfg->listen_port;
+    return srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : srv->env.cfg->listen_port;
+}
+
+int cg_server_service(cg_server_t *srv, int timeout_ms)
+{
+    if (srv->loop) {
+        ev_run(srv->loop, timeout_ms ? EVRUN_ONCE : EVRUN_NOWAIT);
+        return 0;
+    }
+    return lws_service(srv->ctx, timeout_ms) < 0 ? -1 : 0;
 }
 
 int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms)
 {
+    cg_env_t *env = &srv->env;
     int rc = 0;
     while (!*stop) {
-        if (srv->loop) {
-            ev_run(srv->loop, EVRUN_ONCE);
-        } else if (lws_service(srv->ctx, 0) < 0) {
+        if (cg_server_service(srv, 1) < 0) {
             rc = -1;
             break;
         }
     }
     /* Graceful stop: answer every held connect with handshake advice, close WebSockets with
-     * "going away", and give the writes a bounded time. */
-    srv->stopping = true;
+     * "going away", close idle keep-alive connections, and give the writes a bounded time. */
+    env->stopping = true;
     cg_log(CG_LOG_NOTICE, TAG, "stopping: telling sessions to reconnect");
-    cg_bayeux_shutdown(srv->bayeux);
-    for (cg_dlink_t *n = srv->live.first; n; n = n->next) {
-        cg_pss_t *p = cg_dlist_entry(n, cg_pss_t, live);
-        if (p->kind == PSS_WS)
+    cg_bayeux_shutdown(env->bayeux);
+    for (cg_dlink_t *n = env->conns.first; n; n = n->next) {
+        cg_pss_t *p = cg_dlist_entry(n, cg_pss_t, link);
+        if (p->handler == &cg_handler_ws) {
             p->ws_closing = true;
-        lws_callback_on_writable(p->wsi);
+            lws_set_timeout(p->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1);
+            lws_callback_on_writable(p->wsi);
+        } else if (p->state == HTTP_HELD || p->state == HTTP_STREAMING) {
+            lws_callback_on_writable(p->wsi);
+        } else if (p->state != HTTP_READING) {
+            /* idle keep-alive: nothing to answer */
+            lws_set_timeout(p->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
     }
+    flush_all(env);
     uint64_t deadline = cg_now_ms() + (uint64_t)drain_ms;
-    while (srv->live.first && cg_now_ms() < deadline) {
-        if (srv->loop)
-            ev_run(srv->loop, EVRUN_ONCE);
-        else if (lws_service(srv->ctx, 0) < 0)
+    while (env->conns.first && cg_now_ms() < deadline) {
+        if (cg_server_service(srv, 1) < 0)
             break;
     }
     return rc;

@@ -1,5 +1,5 @@
-/* The lws context: listening socket, mounts (Bayeux, /healthz, /stats, static files), the
- * protocol callback that dispatches to the transports, the periodic tick, and graceful stop.
+/* The lws context: listening socket, routing (Bayeux, /healthz, /stats, static files) to the
+ * connection kinds of transport.h, the periodic tick, and graceful stop.
  * Thread: everything runs on the caller of cg_server_run (the lws service thread). */
 #ifndef CG_SERVER_H
 #define CG_SERVER_H
@@ -9,17 +9,17 @@
 #include "bayeux.h"
 #include "bus.h"
 #include "config.h"
+#include "stats.h"
 
 typedef struct cg_server cg_server_t;
-
-/* Extra JSON for /stats: appends `"name":value` members (no leading comma). Loop thread. */
-typedef void (*cg_stats_fn)(void *arg, cg_buf_t *out);
 
 cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bus_t *bus);
 void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg);
 /* Serves until *stop becomes non-zero, then tells every session to re-handshake and gives the
  * writes up to `drain_ms` to finish. 0 on a clean stop. */
 int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms);
+/* One turn of the loop, waiting at most about `timeout_ms` (tests and fuzzing drive it). */
+int cg_server_service(cg_server_t *srv, int timeout_ms);
 /* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */
 void cg_server_wake(void *srv);
 /* Loop thread: dispatches what is on the bus now (used once more after connectors stopped, so

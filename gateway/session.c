@@ -1,4 +1,5 @@
 #include "session.h"
+#include "session_priv.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -96,6 +97,7 @@ int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub)
         s->subs_cap = cap;
     }
     s->subs[s->nsubs++] = sub;
+    s->sub_bytes += CG_SUBSCRIPTION_COST(strlen(cg_subscription_name(sub)));
     return 0;
 }
 
@@ -103,10 +105,56 @@ void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub)
 {
     for (size_t i = 0; i < s->nsubs; i++) {
         if (s->subs[i] == sub) {
+            s->sub_bytes -= CG_SUBSCRIPTION_COST(strlen(cg_subscription_name(sub)));
             s->subs[i] = s->subs[--s->nsubs];
+            if (s->nsubs == 0) { /* give a burst's array back */
+                free(s->subs);
+                s->subs = NULL;
+                s->subs_cap = 0;
+            }
             return;
         }
     }
+}
+
+size_t cg_session_queued(const cg_session_t *s)
+{
+    return s->count;
+}
+
+size_t cg_session_sub_bytes(const cg_session_t *s)
+{
+    return s->sub_bytes;
+}
+
+void cg_session_detach(cg_session_t *s)
+{
+    if (s->conn) {
+        if (s->conn->session == s)
+            s->conn->session = NULL;
+        s->conn = NULL;
+    }
+}
+
+void cg_session_attach(cg_session_t *s, cg_conn_t *c)
+{
+    if (s->conn == c && c->session == s)
+        return;
+    cg_session_detach(s);
+    if (c->session && c->session->conn == c)
+        cg_session_detach(c->session);
+    c->session = s;
+    s->conn = c;
+}
+
+bool cg_conn_owns(const cg_conn_t *c)
+{
+    return c->session && c->session->conn == c;
+}
+
+size_t cg_conn_queued(const cg_conn_t *c)
+{
+    return cg_conn_owns(c) ? c->session->count : 0;
 }
 
 void cg_conn_init(cg_conn_t *c, const cg_conn_ops_t *ops, cg_transport_t t)

@@ -6,8 +6,10 @@
  * through at most one connection at a time (`session->conn`): the WebSocket it connected on, or
  * the HTTP request holding its /meta/connect.
  *
- * Thread: lws service thread only. Ownership: sessions are owned by the bayeux module; a session
- * and its conn point at each other and both links are cut together (cg_conn_detach). */
+ * Thread: lws service thread only. Ownership: sessions are owned by the bayeux module and are
+ * opaque here (session_priv.h is for bayeux and session.c); a session and its conn point at each
+ * other, and only cg_session_attach / cg_session_detach make or cut that link, both ways at
+ * once. */
 #ifndef CG_SESSION_H
 #define CG_SESSION_H
 
@@ -64,12 +66,13 @@ typedef enum {
 struct cg_conn {
     const cg_conn_ops_t *ops;
     cg_transport_t transport;
-    cg_session_t *session; /* delivers for this session; NULL when none */
+    cg_session_t *session; /* delivers for this session when it owns it (cg_conn_owns) */
     /* The held /meta/connect, answered by cg_bayeux_take_connect_reply(). */
     cg_connect_state_t connect;
     cg_release_t release;
     uint64_t deadline_ms;
     bool counted_browser;               /* counted in the browser's held long-polls */
+    bool ended;                         /* its session ended with an error: close after writing */
     char connect_id[CG_MESSAGE_ID_MAX]; /* encoded id of the connect, "" if it had none */
     char client_id[CG_SESSION_ID_LEN + 1];
     char browser[CG_BROWSER_ID_MAX];
@@ -83,35 +86,29 @@ struct cg_conn {
     size_t nframes, frames_cap;
 };
 
-struct cg_session {
-    char id[CG_SESSION_ID_LEN + 1];
-    cg_dlink_t all;           /* every session, for the periodic sweep */
-    cg_conn_t *conn;          /* delivery target, or NULL */
-    cg_transport_t transport; /* of the last connect */
-    bool connected;           /* a /meta/connect was answered */
-    uint64_t idle_since_ms;   /* when the last connect ended; sweep reference */
-    char browser[CG_BROWSER_ID_MAX];
-    /* queue: a ring of frames */
-    cg_frame_t **ring;
-    size_t ring_cap, head, count;
-    size_t queued_bytes;
-    /* subscriptions */
-    cg_subscription_t **subs;
-    size_t nsubs, subs_cap;
-    uint64_t last_publish_seq; /* deduplicates overlapping subscriptions */
-    bool doomed;               /* to be destroyed after the current fan-out */
-};
-
 /* Session queue. Returns 0, or -1 when the bounds would be exceeded or memory is short. */
 int cg_session_enqueue(cg_session_t *s, cg_frame_t *f, size_t max_messages, size_t max_bytes);
 /* Takes the oldest frame (the caller owns its reference); NULL when empty. */
 cg_frame_t *cg_session_dequeue(cg_session_t *s);
 void cg_session_clear_queue(cg_session_t *s);
+size_t cg_session_queued(const cg_session_t *s);
 
 /* Subscription bookkeeping of the session (the index entries live in channel.c). */
 cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name);
 int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub);
 void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub);
+/* What the session's subscriptions cost against limits.max_subscription_bytes. */
+size_t cg_session_sub_bytes(const cg_session_t *s);
+#define CG_SUBSCRIPTION_COST(namelen) (128 + (namelen))
+
+/* The session <-> conn link. attach makes `c` the session's delivery target, cutting whatever
+ * either was linked to before; detach cuts the session's link (both sides). */
+void cg_session_attach(cg_session_t *s, cg_conn_t *c);
+void cg_session_detach(cg_session_t *s);
+/* The conn is its session's current delivery target. */
+bool cg_conn_owns(const cg_conn_t *c);
+/* Messages queued for the session this conn owns (0 when it owns none). */
+size_t cg_conn_queued(const cg_conn_t *c);
 
 /* Conn helpers for transports. cg_conn_init keeps the replies buffer's memory (HTTP keep-alive
  * reuses a conn); cg_conn_free releases it. */

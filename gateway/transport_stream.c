@@ -1,7 +1,9 @@
 /* http-streaming: a POSTed /meta/connect answered with a Server-Sent Events stream that stays
  * open while the connect is held. Each batch of queued messages is one event, `data: [...]`;
  * the last event carries the connect reply, then the response ends (chunked by hand: lws 4.1 as
- * built by Debian has no stream encoder). Other messages travel by POST as in long-polling. */
+ * built by Debian has no stream encoder). Other messages travel by POST as in long-polling,
+ * whose handler passes the connect request here. */
+#include "http.h"
 #include "log.h"
 #include "transport.h"
 
@@ -10,108 +12,98 @@
 
 #define MAX_EVENT_BYTES (256 * 1024)
 
-void cg_stream_start(cg_pss_t *pss)
+static void stream_wake(cg_conn_t *c)
 {
-    pss->state = HTTP_STREAMING;
-    pss->stream_headers_sent = false;
-    cg_server_list_add(pss->srv, pss);
-    lws_set_timeout(pss->wsi, NO_PENDING_TIMEOUT, 0);
+    cg_pss_t *pss = cg_container_of(c, cg_pss_t, conn);
     lws_callback_on_writable(pss->wsi);
 }
 
-/* Appends one chunk holding `data: <array>\n\n` built from replies, frames and queued
- * messages; returns the number of messages. */
-static size_t append_event(cg_pss_t *pss, cg_buf_t *out, bool final)
+static const cg_conn_ops_t stream_conn_ops = {.wake = stream_wake};
+
+/* One chunk holding `data: <array>\n\n` from what the conn has to say. */
+static void append_event(cg_pss_t *pss, cg_buf_t *out, bool final)
 {
-    cg_bayeux_t *b = cg_server_bayeux(pss->srv);
-    cg_conn_t *c = &pss->conn;
     cg_buf_t ev;
     cg_buf_init(&ev, 0);
     cg_buf_append_str(&ev, "data: [");
-    size_t start = ev.len, n = 0;
-    if (pss->conn.replies.len)
-        cg_buf_append(&ev, cg_buf_data(&pss->conn.replies), pss->conn.replies.len);
-    cg_buf_reset(&pss->conn.replies);
-    for (size_t i = 0; i < c->nframes; i++) {
-        if (ev.len > start)
-            cg_buf_append(&ev, ",", 1);
-        cg_buf_append(&ev, cg_frame_object(c->frames[i]), cg_frame_object_len(c->frames[i]));
-        n++;
-    }
-    cg_conn_clear_frames(c);
-    cg_session_t *s = c->session && c->session->conn == c ? c->session : NULL;
-    while (s && s->count && ev.len < MAX_EVENT_BYTES) {
-        cg_frame_t *f = cg_session_dequeue(s);
-        if (ev.len > start)
-            cg_buf_append(&ev, ",", 1);
-        cg_buf_append(&ev, cg_frame_object(f), cg_frame_object_len(f));
-        cg_frame_release(f);
-        n++;
-    }
-    if (final) {
-        cg_buf_t tmp;
-        cg_buf_init(&tmp, 0);
-        cg_bayeux_take_connect_reply(b, c, &tmp);
-        if (ev.len > start)
-            cg_buf_append(&ev, ",", 1);
-        cg_buf_append(&ev, cg_buf_data(&tmp), tmp.len);
-        cg_buf_free(&tmp);
-    }
+    cg_bayeux_collect(pss->env->bayeux, &pss->conn, &ev, ev.len, MAX_EVENT_BYTES, final);
     cg_buf_append_str(&ev, "]\n\n");
     cg_buf_printf(out, "%zx\r\n", ev.len);
     cg_buf_append(out, cg_buf_data(&ev), ev.len);
     cg_buf_append(out, "\r\n", 2);
     cg_buf_free(&ev);
-    cg_bayeux_count_out(b, n);
-    return n;
 }
 
-int cg_stream_writeable(cg_pss_t *pss)
+/* Writes what is ready; ends the response with the connect reply once it is released. */
+static int flush_stream(cg_pss_t *pss)
 {
     cg_conn_t *c = &pss->conn;
-    if (!pss->stream_headers_sent) {
-        pss->stream_headers_sent = true;
-        pss->status = 200;
-        if (cg_http_write_headers(pss, "text/event-stream", true))
+    if (!pss->stream_open) {
+        if (cg_http_stream_begin(pss, "text/event-stream"))
             return -1;
         /* The opening comment tells the client the stream is live before any message. */
         cg_buf_reset(&pss->resp);
         cg_buf_append_str(&pss->resp, "5\r\n:ok\n\n\r\n");
-        pss->resp_off = 0;
-        lws_callback_on_writable(pss->wsi);
-        return 0;
-    }
-    if (pss->resp_off < pss->resp.len) {
-        /* Still writing the previous piece. */
-        int n = lws_write(pss->wsi, (unsigned char *)cg_buf_data(&pss->resp) + pss->resp_off,
-                          pss->resp.len - pss->resp_off, LWS_WRITE_HTTP);
-        if (n < 0)
+        if (cg_http_stream_write(pss, &pss->resp))
             return -1;
-        pss->resp_off = pss->resp.len;
+    }
+    if (lws_partial_buffered(pss->wsi)) {
+        /* lws still holds part of the last write: come back when it is out */
         lws_callback_on_writable(pss->wsi);
         return 0;
     }
-    cg_buf_reset(&pss->resp);
-    pss->resp_off = 0;
     bool final = c->connect == CG_CONNECT_RELEASED;
-    cg_session_t *s = c->session && c->session->conn == c ? c->session : NULL;
-    if (!final && !pss->conn.replies.len && !c->nframes && !(s && s->count))
+    if (!final && !cg_bayeux_has_output(c))
         return 0;
+    cg_buf_reset(&pss->resp);
     append_event(pss, &pss->resp, final);
-    if (final) {
-        cg_buf_append_str(&pss->resp, "0\r\n\r\n");
-        cg_server_list_remove(pss->srv, pss);
-        if (lws_write(pss->wsi, (unsigned char *)cg_buf_data(&pss->resp), pss->resp.len,
-                      LWS_WRITE_HTTP_FINAL) < 0)
-            return -1;
-        cg_buf_reset(&pss->resp);
-        return cg_http_finish(pss);
-    }
-    if (lws_write(pss->wsi, (unsigned char *)cg_buf_data(&pss->resp), pss->resp.len,
-                  LWS_WRITE_HTTP) < 0)
+    if (cg_http_stream_write(pss, &pss->resp))
         return -1;
-    pss->resp_off = pss->resp.len;
-    if (s && s->count)
+    if (final) {
+        cg_bayeux_conn_closed(pss->env->bayeux, c);
+        return cg_http_stream_end(pss);
+    }
+    if (cg_bayeux_has_output(c))
         lws_callback_on_writable(pss->wsi);
     return 0;
 }
+
+/* Called by the long-polling handler with a held (or released) streaming connect. */
+static int stream_request(cg_pss_t *pss)
+{
+    pss->conn.ops = &stream_conn_ops;
+    pss->state = HTTP_STREAMING;
+    cg_http_hold(pss);
+    return flush_stream(pss);
+}
+
+static int stream_writeable(cg_pss_t *pss)
+{
+    if (pss->state != HTTP_STREAMING)
+        return 0;
+    return flush_stream(pss);
+}
+
+/* A request waits behind the stream: end it now, as if its connect timed out. */
+static int stream_hurry(cg_pss_t *pss)
+{
+    if (pss->state != HTTP_STREAMING)
+        return 0;
+    if (pss->conn.connect == CG_CONNECT_HELD)
+        cg_bayeux_release_for_messages(pss->env->bayeux, &pss->conn);
+    return flush_stream(pss);
+}
+
+static void stream_closed(cg_pss_t *pss)
+{
+    cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);
+    cg_conn_free(&pss->conn);
+}
+
+const cg_handler_t cg_handler_stream = {
+    .name = "http-streaming",
+    .request = stream_request,
+    .writeable = stream_writeable,
+    .hurry = stream_hurry,
+    .closed = stream_closed,
+};

@@ -1,6 +1,7 @@
 /* The protocol engine driven directly, with a fake transport conn. */
 #include "../cg_test.h"
 #include "bayeux.h"
+#include "session_priv.h"
 
 #include <jansson.h>
 #include <stdlib.h>

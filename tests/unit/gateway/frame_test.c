@@ -1,6 +1,7 @@
 #include "../cg_test.h"
 #include "frame.h"
 #include "session.h"
+#include "session_priv.h"
 
 static void test_refcount(void)
 {

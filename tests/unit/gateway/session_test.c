@@ -1,5 +1,6 @@
 #include "../cg_test.h"
 #include "session.h"
+#include "session_priv.h"
 
 static void test_bounds_messages(void)
 {
