@@ -7,10 +7,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {spawnSync} from 'node:child_process';
-import {startGateway, gatewayCommand, testConfig} from './lib/gateway.mjs';
+import {startGateway, gatewayCommand, testConfig, assertNoSanitizerReport} from './lib/gateway.mjs';
 
 const {cmd} = gatewayCommand();
-const run = (...args) => spawnSync(cmd, args, {encoding: 'utf8', timeout: 10000});
+// Every short-lived run, like every gateway stopped with stop(), must be free of sanitizer reports.
+const run = (...args) => {
+  const r = spawnSync(cmd, args, {encoding: 'utf8', timeout: 10000});
+  assertNoSanitizerReport(r.stderr, `cometgate ${args.join(' ')}`);
+  return r;
+};
 const gateways = [];
 after(async () => {
   for (const g of gateways) await g.kill();

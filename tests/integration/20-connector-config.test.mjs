@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import YAML from 'yaml';
-import {REPO_ROOT, gatewayCommand} from './lib/gateway.mjs';
+import {REPO_ROOT, gatewayCommand, assertNoSanitizerReport} from './lib/gateway.mjs';
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020').default;
@@ -19,7 +19,9 @@ const validate = ajv.compile(schema);
 const bin = gatewayCommand().cmd;
 
 function check(file) {
-  return spawnSync(bin, ['-c', file, '--check-config'], {encoding: 'utf8', timeout: 10000});
+  const r = spawnSync(bin, ['-c', file, '--check-config'], {encoding: 'utf8', timeout: 10000});
+  assertNoSanitizerReport(r.stderr, `cometgate --check-config -c ${file}`);
+  return r;
 }
 
 function writeConfig(text) {
