@@ -1,6 +1,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ int cg_buf_reserve(cg_buf_t *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
         return 0;
+    /* Sizes can come from the network: no wrap-around in need, cap * 2 or headroom + cap. */
+    if (extra > SIZE_MAX / 2 - b->headroom - b->len)
+        return -1;
     size_t need = b->len + extra;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
@@ -43,6 +47,10 @@ int cg_buf_reserve(cg_buf_t *b, size_t extra)
 
 int cg_buf_append(cg_buf_t *b, const void *p, size_t n)
 {
+    /* An empty piece may come as (NULL, 0) (an empty WebSocket frame, an empty buffer's data):
+     * memcpy with a NULL pointer is undefined even for 0 bytes, and so is NULL + 0. */
+    if (!n)
+        return 0;
     if (cg_buf_reserve(b, n))
         return -1;
     memcpy(b->base + b->headroom + b->len, p, n);
@@ -73,10 +81,12 @@ int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
 int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    if (cg_buf_reserve(b, n + 2))
+    if (n > SIZE_MAX - 2 || cg_buf_reserve(b, n + 2))
         return -1;
     if (cg_buf_append(b, "\"", 1))
         return -1;
+    if (!n) /* s may be NULL: no arithmetic on it */
+        return cg_buf_append(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -104,6 +114,8 @@ void cg_buf_consume(cg_buf_t *b, size_t n)
         b->len = 0;
         return;
     }
+    if (!n)
+        return;
     memmove(b->base + b->headroom, b->base + b->headroom + n, b->len - n);
     b->len -= n;
 }

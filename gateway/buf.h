@@ -18,7 +18,8 @@ static inline char *cg_buf_data(const cg_buf_t *b)
 {
     return b->base ? b->base + b->headroom : NULL;
 }
-/* Return 0, or -1 when out of memory (the buffer is left unchanged). */
+/* Return 0, or -1 when out of memory or a size would wrap around (the buffer is left unchanged).
+ * An empty piece may be given as (NULL, 0); cg_buf_data is NULL until the first allocation. */
 int cg_buf_reserve(cg_buf_t *b, size_t extra);
 int cg_buf_append(cg_buf_t *b, const void *p, size_t n);
 int cg_buf_append_str(cg_buf_t *b, const char *s);
