@@ -8,10 +8,15 @@
 #include <string.h>
 
 #define MAX_DEPTH 64
+/* Containers inside containers in a msgpack payload: msgpack-c's own limit
+ * (MSGPACK_EMBED_STACK_SIZE), which it reports as out of memory. */
+#define MP_MAX_NESTING 32
 #define MAX_LEVELS 32
 
 bool cg_utf8_valid(const void *s, size_t n)
 {
+    if (!n) /* s may be NULL (an empty key or payload): no arithmetic on it */
+        return true;
     const unsigned char *p = s, *end = p + n;
     while (p < end) {
         unsigned c = *p;
@@ -166,8 +171,150 @@ static json_t *mp_to_json(const msgpack_object *o, int depth, char *err, size_t 
     return NULL;
 }
 
+/* Big-endian length fields of msgpack headers. */
+static uint64_t be(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Checks the structure of one msgpack object against the bytes there are, before msgpack-c
+ * unpacks it: msgpack-c allocates room for a container's declared element count up front, so five
+ * bytes `dd ff ff ff ff` (an array of 2^32-1 elements) would ask for ~100 GiB. Every element takes
+ * at least one byte, so the elements still to read may never outnumber the bytes left; a str, bin
+ * or ext must fit in them; nesting is bounded. After this, what msgpack-c allocates is a small
+ * multiple of len. Iterative: hostile nesting cannot grow the C stack. 0, or -1 with err set. */
+static int mp_prescan(const unsigned char *p, size_t len, char *err, size_t errlen)
+{
+    uint64_t left[MP_MAX_NESTING + 1]; /* elements still to read in each open container */
+    size_t depth = 0, pos = 0;
+    uint64_t pending = 1; /* the sum of left[]: objects still to read at all levels */
+    left[0] = 1;
+    while (pending) {
+        if (pending > len - pos) {
+            if (pending > 1)
+                snprintf(err, errlen,
+                         "invalid msgpack (%" PRIu64 " elements declared, %zu bytes left)", pending,
+                         len - pos);
+            else
+                snprintf(err, errlen, "invalid msgpack (truncated)");
+            return -1;
+        }
+        unsigned c = p[pos];
+        size_t hdr = 1;       /* header bytes, the type byte included */
+        size_t lenbytes = 0;  /* of which a big-endian length after the type byte */
+        uint64_t payload = 0; /* bytes after the header */
+        uint64_t children = 0;
+        bool container = (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+            /* fixint, nil, bool */
+        } else if (c <= 0x8f) {
+            children = 2 * (uint64_t)(c & 0x0f);
+        } else if (c <= 0x9f) {
+            children = c & 0x0f;
+        } else if (c <= 0xbf) {
+            payload = c & 0x1f;
+        } else {
+            switch (c) {
+            case 0xc4: /* bin 8/16/32 */
+            case 0xc5:
+            case 0xc6:
+                lenbytes = (size_t)1 << (c - 0xc4);
+                hdr = 1 + lenbytes;
+                break;
+            case 0xc7: /* ext 8/16/32: length, then the type byte */
+            case 0xc8:
+            case 0xc9:
+                lenbytes = (size_t)1 << (c - 0xc7);
+                hdr = 2 + lenbytes;
+                break;
+            case 0xca:
+                payload = 4;
+                break;
+            case 0xcb:
+                payload = 8;
+                break;
+            case 0xcc: /* uint 8..64, int 8..64 */
+            case 0xcd:
+            case 0xce:
+            case 0xcf:
+                payload = (uint64_t)1 << (c - 0xcc);
+                break;
+            case 0xd0:
+            case 0xd1:
+            case 0xd2:
+            case 0xd3:
+                payload = (uint64_t)1 << (c - 0xd0);
+                break;
+            case 0xd4: /* fixext 1..16: type byte, data */
+            case 0xd5:
+            case 0xd6:
+            case 0xd7:
+            case 0xd8:
+                hdr = 2;
+                payload = (uint64_t)1 << (c - 0xd4);
+                break;
+            case 0xd9: /* str 8/16/32 */
+            case 0xda:
+            case 0xdb:
+                lenbytes = (size_t)1 << (c - 0xd9);
+                hdr = 1 + lenbytes;
+                break;
+            case 0xdc: /* array 16/32 */
+            case 0xdd:
+            case 0xde: /* map 16/32 */
+            case 0xdf:
+                lenbytes = (c & 1) ? 4 : 2;
+                hdr = 1 + lenbytes;
+                break;
+            default: /* 0xc1: never used */
+                snprintf(err, errlen, "invalid msgpack (malformed)");
+                return -1;
+            }
+        }
+        if (hdr > len - pos) {
+            snprintf(err, errlen, "invalid msgpack (truncated)");
+            return -1;
+        }
+        if (lenbytes) {
+            uint64_t n = be(p + pos + 1, lenbytes);
+            if (c >= 0xdc && c <= 0xdd)
+                children = n;
+            else if (c >= 0xde)
+                children = 2 * n;
+            else
+                payload = n;
+        }
+        if (payload > len - pos - hdr) {
+            snprintf(err, errlen,
+                     "invalid msgpack (%" PRIu64 " bytes of data declared, %zu bytes left)",
+                     payload, len - pos - hdr);
+            return -1;
+        }
+        /* msgpack-c counts empty containers against its nesting limit too */
+        if (container && depth == MP_MAX_NESTING) {
+            snprintf(err, errlen, "msgpack nested deeper than %d", MP_MAX_NESTING);
+            return -1;
+        }
+        pos += hdr + (size_t)payload;
+        left[depth]--;
+        pending--;
+        if (children) {
+            left[++depth] = children;
+            pending += children; /* <= len + 2^33: no overflow */
+        }
+        while (depth && !left[depth])
+            depth--;
+    }
+    return 0;
+}
+
 json_t *cg_msgpack_to_json(const void *p, size_t len, char *err, size_t errlen)
 {
+    if (mp_prescan(p, len, err, errlen))
+        return NULL;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
