@@ -759,12 +759,9 @@ static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, co
         }
     }
     if (subscribe && s->sub_bytes + add_bytes > (size_t)b->cfg->limits.max_subscription_bytes) {
-        char err[128];
         limit_log(b, info, s->id, "limits.max_subscription_bytes",
                   b->cfg->limits.max_subscription_bytes);
-        snprintf(err, sizeof(err), "403::subscription memory limit (%lld bytes)",
-                 (long long)b->cfg->limits.max_subscription_bytes);
-        reply_error(b, replies, meta, s->id, id, err, info);
+        reply_error(b, replies, meta, s->id, id, "403::subscription memory limit", info);
         return;
     }
     if (subscribe && s->nsubs + adds > (size_t)b->cfg->limits.max_subscriptions) {
@@ -870,13 +867,18 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
         peer_refill(b, peer, now);
         const char *err = NULL;
         int64_t interval = 1000;
-        if (peer->sessions >= (size_t)lim->peer_max_sessions) {
-            err = "503::too many sessions from this address";
-            interval = 5000;
-            limit_log(b, info, NULL, "limits.peer_max_sessions", lim->peer_max_sessions);
-        } else if (peer->tokens < 1.0) {
+        /* Every attempt takes a token, refused or not: the bucket limits the work a peer causes,
+         * not only the sessions it gets. */
+        if (peer->tokens < 1.0) {
             err = "429::too many handshakes";
             limit_log(b, info, NULL, "limits.peer_handshake_rate", lim->peer_handshake_rate);
+        } else {
+            peer->tokens -= 1.0;
+            if (peer->sessions >= (size_t)lim->peer_max_sessions) {
+                err = "503::too many sessions from this address";
+                interval = 5000;
+                limit_log(b, info, NULL, "limits.peer_max_sessions", lim->peer_max_sessions);
+            }
         }
         if (err) {
             reply_head(replies, "/meta/handshake", false, NULL, id);
@@ -888,7 +890,6 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
             b->stats.peer_refused++;
             return;
         }
-        peer->tokens -= 1.0;
     }
     cg_session_t *s = session_create(b, info, peer);
     if (!s) {

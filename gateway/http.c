@@ -279,9 +279,15 @@ static int finish(cg_pss_t *pss)
     if (pss->superseded)
         return 0; /* lws is already on the next request */
     if (pss->close_after || pss->env->stopping) {
-        /* lws closes once what it buffered is written */
-        lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        return 0;
+        /* Close once lws has written what the socket did not take (it calls WRITEABLE only
+         * then); close now otherwise: a timeout set here would be overwritten by lws's own
+         * when this runs inside LWS_CALLBACK_HTTP. */
+        if (lws_partial_buffered(pss->wsi)) {
+            pss->state = HTTP_CLOSING;
+            lws_callback_on_writable(pss->wsi);
+            return 0;
+        }
+        return -1;
     }
     return lws_http_transaction_completed(pss->wsi) ? -1 : 0;
 }

@@ -18,12 +18,14 @@
 #define CG_VERSION "0.1.0"
 #endif
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, hup_received;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        hup_received = 1;
+    else
+        stop_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal; /* no SA_RESTART: the poll in lws_service must return */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* its default would end the process */
     /* Every thread started from here on (demo, connectors, librdkafka's and paho's own) inherits
      * a mask without SIGTERM/SIGINT, so the signal interrupts the loop thread's epoll_wait
      * instead of landing on a connector thread while the loop sleeps. */
@@ -145,6 +148,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -169,7 +173,8 @@ int main(int argc, char **argv)
     ccfg = NULL;
 
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
-    rc = cg_server_run(srv, &stop_requested, 500) ? 1 : 0;
+    cg_server_signals_t signals = {.stop = &stop_requested, .hup = &hup_received};
+    rc = cg_server_run(srv, &signals, 500) ? 1 : 0;
 
 out:
     /* Producers first: nothing may push into a bus whose loop is gone. */

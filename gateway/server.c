@@ -234,6 +234,8 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return 0;
         return http_body_done(pss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (pss && pss->env && pss->state == HTTP_CLOSING)
+            return -1;
         if (!pss || !pss->env || !pss->handler || !pss->handler->writeable)
             break;
         return pss->handler->writeable(pss);
@@ -460,14 +462,19 @@ int cg_server_service(cg_server_t *srv, int timeout_ms)
     return lws_service(srv->ctx, timeout_ms) < 0 ? -1 : 0;
 }
 
-int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms)
+int cg_server_run(cg_server_t *srv, const cg_server_signals_t *signals, int drain_ms)
 {
     cg_env_t *env = &srv->env;
     int rc = 0;
-    while (!*stop) {
+    while (!*signals->stop) {
         if (cg_server_service(srv, 1) < 0) {
             rc = -1;
             break;
+        }
+        if (signals->hup && *signals->hup) {
+            *signals->hup = 0;
+            cg_log(CG_LOG_NOTICE, TAG,
+                   "SIGHUP received: configuration reload is not implemented yet; serving on");
         }
     }
     /* Graceful stop: answer every held connect with handshake advice, close WebSockets with

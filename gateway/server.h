@@ -15,9 +15,15 @@ typedef struct cg_server cg_server_t;
 
 cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bus_t *bus);
 void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg);
+/* Flags set by signal handlers. */
+typedef struct cg_server_signals {
+    volatile sig_atomic_t *stop; /* SIGTERM, SIGINT */
+    volatile sig_atomic_t *hup;  /* SIGHUP: logged (reload is not implemented yet) */
+} cg_server_signals_t;
+
 /* Serves until *stop becomes non-zero, then tells every session to re-handshake and gives the
  * writes up to `drain_ms` to finish. 0 on a clean stop. */
-int cg_server_run(cg_server_t *srv, volatile sig_atomic_t *stop, int drain_ms);
+int cg_server_run(cg_server_t *srv, const cg_server_signals_t *signals, int drain_ms);
 /* One turn of the loop, waiting at most about `timeout_ms` (tests and fuzzing drive it). */
 int cg_server_service(cg_server_t *srv, int timeout_ms);
 /* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */

@@ -83,7 +83,8 @@ typedef enum {
     HTTP_READING,  /* headers seen, body arriving */
     HTTP_HELD,     /* waiting: a /meta/connect or a broker ack */
     HTTP_STREAMING,
-    HTTP_DONE, /* answered */
+    HTTP_DONE,    /* answered */
+    HTTP_CLOSING, /* answered; the connection closes once lws has written it all */
 } cg_http_state_t;
 
 typedef enum { CG_METHOD_GET = 0, CG_METHOD_POST, CG_METHOD_HEAD, CG_METHOD_OPTIONS } cg_method_t;

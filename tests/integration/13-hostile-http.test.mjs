@@ -90,36 +90,65 @@ async function assertHealthyAndIdle(gw) {
 describe('A. pipelined requests on one connection', () => {
   const h = {t: (name, fn) => test(name, () => withGateway(testConfig({bayeux: {timeout_ms: 10000}}), (gw) => fn(gw)))};
 
-  h.t('two POST /cometd handshakes in one write: two 200 responses in order, two clientIds; then idle', async (gw) => {
+  // libwebsockets 4.1.6 feeds a POST parsed from its pipeline buffer the request's own header
+  // bytes as body and then loops on the rest: the gateway answers such a POST with one clear
+  // error and closes the connection (docs/protocol.md). Browsers never pipeline.
+  async function assertPipelinedPostRefused(c, r, what) {
+    assert.equal(r.status, 400, `${what}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    assert.equal(r.header('connection'), 'close', `${what}: no Connection: close`);
+    assert.deepEqual(r.json, [{successful: false, error: '400::pipelined POST requests are not supported'}], r.text);
+    assert.ok(await c.closedWithin(1000), `${what}: connection still open 1 s after the 400`);
+  }
+
+  h.t('two POST /cometd handshakes in one write: the first 200, the pipelined POST 400 and a close; then idle', async (gw) => {
     const c = await RawHttp.open(gw.port);
     try {
       const [id1, id2] = [hsId('a1'), hsId('a2')];
       await c.write(Buffer.concat([postCometdBytes(handshakeBody({id: id1})), postCometdBytes(handshakeBody({id: id2}))]), ['POST', 'POST']);
-      const r1 = await c.next(2000, 'first response');
-      const r2 = await c.next(2000, 'second response');
-      const cid1 = assertHandshakeResponse(r1, id1, 'first response');
-      const cid2 = assertHandshakeResponse(r2, id2, 'second response');
-      assert.notEqual(cid1, cid2, 'two sessions');
+      assertHandshakeResponse(await c.next(2000, 'first response'), id1, 'first response');
+      await assertPipelinedPostRefused(c, await c.next(2000, 'second response'), 'second response');
+      const st = await (await fetch(`${gw.baseUrl}/stats`)).json();
+      assert.equal(st.sessions.total, 1, 'the refused handshake created no session');
     } finally {
       c.destroy();
     }
     await assertHealthyAndIdle(gw);
   });
 
-  h.t('GET /healthz then POST /cometd handshake in one write: two responses in order; then idle', async (gw) => {
+  h.t('GET /healthz then POST /cometd handshake in one write: the GET answered, the POST 400 and a close; then idle', async (gw) => {
     const c = await RawHttp.open(gw.port);
     try {
       const id = hsId('b');
       await c.write(Buffer.concat([httpRequestBytes('GET', '/healthz'), postCometdBytes(handshakeBody({id}))]), ['GET', 'POST']);
       assertHealthResponse(await c.next(2000, 'first response'), 'first response');
-      assertHandshakeResponse(await c.next(2000, 'second response'), id, 'second response');
+      await assertPipelinedPostRefused(c, await c.next(2000, 'second response'), 'second response');
     } finally {
       c.destroy();
     }
     await assertHealthyAndIdle(gw);
   });
 
-  h.t('three pipelined requests (POST, GET, POST) in one write: three responses in order; then idle', async (gw) => {
+  h.t('three pipelined GETs (/healthz, /stats, /healthz) in one write: three 200 responses in order; then idle', async (gw) => {
+    const c = await RawHttp.open(gw.port);
+    try {
+      await c.write(Buffer.concat([
+        httpRequestBytes('GET', '/healthz'),
+        httpRequestBytes('GET', '/stats'),
+        httpRequestBytes('GET', '/healthz'),
+      ]), ['GET', 'GET', 'GET']);
+      assertHealthResponse(await c.next(2000, 'first response'), 'first response');
+      const st = await c.next(2000, 'second response');
+      assert.equal(st.status, 200, st.text);
+      assert.equal(typeof st.json?.sessions?.total, 'number', `second response is not /stats: ${st.text.slice(0, 200)}`);
+      assertHealthResponse(await c.next(2000, 'third response'), 'third response');
+      assert.equal(c.ended, false, 'the connection stays open (keep-alive)');
+    } finally {
+      c.destroy();
+    }
+    await assertHealthyAndIdle(gw);
+  });
+
+  h.t('POST, GET, POST in one write: the POST and the GET answered in order, the last POST 400 and a close; then idle', async (gw) => {
     const c = await RawHttp.open(gw.port);
     try {
       const [id1, id3] = [hsId('c1'), hsId('c3')];
@@ -128,10 +157,9 @@ describe('A. pipelined requests on one connection', () => {
         httpRequestBytes('GET', '/healthz'),
         postCometdBytes(handshakeBody({id: id3})),
       ]), ['POST', 'GET', 'POST']);
-      const cid1 = assertHandshakeResponse(await c.next(2000, 'first response'), id1, 'first response');
+      assertHandshakeResponse(await c.next(2000, 'first response'), id1, 'first response');
       assertHealthResponse(await c.next(2000, 'second response'), 'second response');
-      const cid3 = assertHandshakeResponse(await c.next(2000, 'third response'), id3, 'third response');
-      assert.notEqual(cid1, cid3);
+      await assertPipelinedPostRefused(c, await c.next(2000, 'third response'), 'third response');
     } finally {
       c.destroy();
     }
@@ -364,8 +392,10 @@ describe('D. slow bodies: body_timeout_ms 1000, body_min_rate 1000', () => {
       await Promise.race([Promise.all(conns.map((c) => c.closed)), sleep(lastHeaders + deadline + 200 - Date.now())]);
       const late = conns.filter((c) => c.closedAt === null || c.closedAt - c.headersAt > deadline);
       const not408 = conns.filter((c) => c.responses[0]?.status !== 408);
+      const open = late.filter((c) => c.closedAt === null);
       assert.equal(late.length, 0, `${late.length} of ${N} connections not closed within ${deadline} ms of their headers ` +
-        `(${late.filter((c) => c.closedAt === null).length} still open)`);
+        `(${open.length} still open, of which ${open.filter((c) => c.responses[0]?.status === 408).length} had their 408 and ` +
+        `${open.filter((c) => c.ended).length} had the server's FIN; latest close at +${Math.max(0, ...conns.filter((c) => c.closedAt).map((c) => c.closedAt - c.headersAt))} ms)`);
       assert.equal(not408.length, 0, `${not408.length} of ${N} connections closed without a 408 (first: ${not408[0]?.responses[0]?.status ?? 'no response'})`);
     } finally {
       clearInterval(timer);
