@@ -40,10 +40,20 @@ before(async () => {
   pub = await MqttClient.connect(broker.port);
   // retained before the gateway exists: delivered when it subscribes
   await pub.publish('status/dev9', 'was here', {qos: 1, retain: true});
-  gw = await startGateway({config: mqttConfig(broker.uri)});
-  client = makeCometD(gw.cometdUrl, {transport});
-  await handshake(client);
-  for (const ch of ['/sensors/**', '/status/*', '/raw/*']) await subscribe(client, ch, (m) => inbox.push(m));
+  // The retained message reaches the gateway once, when it subscribes to the broker: that must
+  // come after the browser-side subscriptions exist, or it is dropped before anyone listens (a
+  // race the test used to lose now and then). The broker is frozen while the gateway starts and
+  // the client subscribes (the gateway's connect waits for its CONNACK), then resumed.
+  broker.proc.kill('SIGSTOP');
+  try {
+    gw = await startGateway({config: mqttConfig(broker.uri)});
+    client = makeCometD(gw.cometdUrl, {transport});
+    await handshake(client);
+    for (const ch of ['/sensors/**', '/status/*', '/raw/*']) await subscribe(client, ch, (m) => inbox.push(m));
+    assert.notEqual(connector(await waitStats(gw, () => true), 'mqtt')?.state, 'up', 'precondition: not connected yet');
+  } finally {
+    broker.proc.kill('SIGCONT');
+  }
   await waitStats(gw, (s) => connector(s, 'mqtt')?.state === 'up', 10000, 'mqtt up');
 });
 
