@@ -67,6 +67,7 @@ int cg_http_begin(cg_pss_t *pss)
     pss->close_after = false;
     pss->stream_open = false;
     pss->content_length = -1;
+    pss->body_seen = 0;
     cg_buf_reset(&pss->in);
     cg_buf_reset(&pss->resp);
     lws_get_peer_simple(wsi, pss->peer, sizeof(pss->peer));
@@ -162,6 +163,10 @@ int cg_http_begin(cg_pss_t *pss)
 int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
 {
     const cg_config_t *cfg = pss->env->cfg;
+    bool first = pss->body_seen == 0;
+    pss->body_seen += len;
+    if (first && len >= 5 && !memcmp(in, "POST ", 5) && pss->state != HTTP_READING)
+        return -1; /* the lws pipelining loop below, on a request already answered */
     if (pss->state != HTTP_READING)
         return 0;
     if (pss->chunked) {
@@ -182,7 +187,7 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
         log_peer(pss, "malformed chunked body");
         return cg_http_respond_error(pss, 400, "400::malformed chunked body") < 0 ? -1 : 0;
     }
-    if (pss->in.len == 0 && len >= 5 && !memcmp(in, "POST ", 5)) {
+    if (first && len >= 5 && !memcmp(in, "POST ", 5)) {
         /* libwebsockets 4.1.6 hands a POST pipelined behind another request on the connection
          * its own header bytes as body, then loops on the rest forever (PLATFORM.md). This is
          * that case (a Bayeux body never starts so): answer it and close, before the loop. */
@@ -295,7 +300,9 @@ static int finish(cg_pss_t *pss)
 int cg_http_respond(cg_pss_t *pss, int status, const char *content_type)
 {
     bool head = pss->method == CG_METHOD_HEAD;
-    if (pss->env->stopping)
+    /* Answered before its body was read: lws would discard the body and, with more requests
+     * behind it, loop (see cg_http_body). Not worth a keep-alive. */
+    if (pss->env->stopping || pss->state == HTTP_READING)
         pss->close_after = true;
     if (write_head(pss, status, content_type, (long long)pss->resp.len))
         return -1;

@@ -17,9 +17,9 @@
 
 #define TAG "server"
 #define TICK_US (100 * LWS_US_PER_MS)
-/* Pings per tick at most: 19,000 sockets that went idle together are pinged over ~4 s, not in
- * one stall of every delivery. */
-#define PINGS_PER_TICK 500
+/* Pings per tick: the sockets spread evenly over the ping interval (so a crowd that went idle
+ * together is pinged over one interval, not in one stall of every delivery), at least a few. */
+#define MIN_PINGS_PER_TICK 4
 
 struct cg_server {
     cg_env_t env; /* what the connection kinds share */
@@ -219,7 +219,7 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP:
         return http_request(srv, pss, wsi);
     case LWS_CALLBACK_HTTP_BODY:
-        if (!pss->env || pss->state != HTTP_READING)
+        if (!pss->env)
             return 0;
         switch (cg_http_body(pss, in, len)) {
         case 0:
@@ -269,7 +269,10 @@ static void ping_idle(cg_env_t *env, uint64_t now)
     uint64_t ping_ms = (uint64_t)env->cfg->bayeux.ws_ping_s * 1000;
     if (!ping_ms)
         return;
-    for (int i = 0; i < PINGS_PER_TICK && env->pingable.first; i++) {
+    size_t budget = (env->npingable * (TICK_US / LWS_US_PER_MS) + ping_ms - 1) / ping_ms;
+    if (budget < MIN_PINGS_PER_TICK)
+        budget = MIN_PINGS_PER_TICK;
+    for (size_t i = 0; i < budget && env->pingable.first; i++) {
         cg_pss_t *p = cg_dlist_entry(env->pingable.first, cg_pss_t, ping);
         if (now - p->ws_last_write_ms < ping_ms)
             break;
@@ -459,7 +462,8 @@ int cg_server_service(cg_server_t *srv, int timeout_ms)
         ev_run(srv->loop, timeout_ms ? EVRUN_ONCE : EVRUN_NOWAIT);
         return 0;
     }
-    return lws_service(srv->ctx, timeout_ms) < 0 ? -1 : 0;
+    /* lws 4.1 waits until its next timer for any timeout >= 0; -1 is "do not wait" */
+    return lws_service(srv->ctx, timeout_ms ? timeout_ms : -1) < 0 ? -1 : 0;
 }
 
 int cg_server_run(cg_server_t *srv, const cg_server_signals_t *signals, int drain_ms)

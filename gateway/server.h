@@ -24,7 +24,8 @@ typedef struct cg_server_signals {
 /* Serves until *stop becomes non-zero, then tells every session to re-handshake and gives the
  * writes up to `drain_ms` to finish. 0 on a clean stop. */
 int cg_server_run(cg_server_t *srv, const cg_server_signals_t *signals, int drain_ms);
-/* One turn of the loop, waiting at most about `timeout_ms` (tests and fuzzing drive it). */
+/* One turn of the loop; 0 does not wait (the fuzzer drives the loop this way), otherwise it
+ * waits for the next event or timer. */
 int cg_server_service(cg_server_t *srv, int timeout_ms);
 /* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */
 void cg_server_wake(void *srv);

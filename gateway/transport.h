@@ -43,9 +43,10 @@ typedef struct cg_env {
     cg_bus_t *bus;
     bool stopping;
     uint64_t started_ms;
-    cg_dlist_t conns;           /* every connection: the drain at stop waits for it to empty */
-    cg_dlist_t flush;           /* WebSockets to write when the current lws callback returns */
-    cg_dlist_t pingable;        /* WebSockets by their last write, oldest first */
+    cg_dlist_t conns;    /* every connection: the drain at stop waits for it to empty */
+    cg_dlist_t flush;    /* WebSockets to write when the current lws callback returns */
+    cg_dlist_t pingable; /* WebSockets by their last write, oldest first */
+    size_t npingable;
     cg_dlist_t reading;         /* HTTP requests whose body is arriving, oldest first */
     char static_root[PATH_MAX]; /* resolved static_dir; "" when static files are off */
     struct {
@@ -108,6 +109,7 @@ struct cg_pss {
     bool chunked;     /* Transfer-Encoding: chunked request body */
     cg_chunked_t chunk;
     long long content_length; /* -1 when none */
+    size_t body_seen;         /* body bytes lws has passed for this request */
     cg_dlink_t reading;       /* env->reading while the body arrives */
     uint64_t body_start_ms;
     char jsonp[64]; /* callback-polling: the callback name */

@@ -48,6 +48,7 @@ static void ws_established(cg_pss_t *pss)
         /* Keep a compressing socket's deflate state small: level 1, smallest hash table. */
         lws_set_extension_option(pss->wsi, "permessage-deflate", "mem_level", "1");
     }
+    pss->env->npingable++;
     wrote(pss);
 }
 
@@ -137,7 +138,10 @@ static int ws_writeable(cg_pss_t *pss)
 static void ws_closed(cg_pss_t *pss)
 {
     cg_dlist_remove(&pss->env->flush, &pss->flush);
-    cg_dlist_remove(&pss->env->pingable, &pss->ping);
+    if (cg_dlink_linked(&pss->ping)) {
+        cg_dlist_remove(&pss->env->pingable, &pss->ping);
+        pss->env->npingable--;
+    }
     cg_frame_release(pss->ws_inflight);
     pss->ws_inflight = NULL;
     cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);

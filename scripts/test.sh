@@ -24,9 +24,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j1) || status=1
 
 echo "== fuzzing (${FUZZ_SECONDS:-30} s per target)"
-for t in fuzz_bayeux fuzz_config fuzz_chunked fuzz_payload; do
+for t in fuzz_bayeux fuzz_config fuzz_chunked fuzz_payload fuzz_http; do
   corpus=$(mktemp -d)
-  case $t in fuzz_bayeux) cp tests/fuzz/corpus/bayeux/* "$corpus"/ ;; fuzz_payload) cp tests/fuzz/corpus/payload/* "$corpus"/ ;; esac
+  case $t in fuzz_bayeux) cp tests/fuzz/corpus/bayeux/* "$corpus"/ ;; fuzz_payload) cp tests/fuzz/corpus/payload/* "$corpus"/ ;; fuzz_http) cp tests/fuzz/corpus/http/* "$corpus"/ ;; esac
   if build-asan/tests/$t -max_total_time="${FUZZ_SECONDS:-30}" -max_len=8192 "$corpus" \
        > "build-asan/$t.log" 2>&1; then
     echo "$t: $(grep -o 'Done [0-9]* runs' "build-asan/$t.log" | tail -1), no crash"
