@@ -135,4 +135,12 @@ static inline void cg_env_flush_later(cg_env_t *env, cg_pss_t *pss)
     cg_dlist_push(&env->flush, &pss->flush);
 }
 
+/* A request or socket is gone: bayeux forgets its conn, its buffers are freed. The `closed`
+ * handler of the HTTP kinds, and part of the WebSocket one. */
+static inline void cg_pss_release_conn(cg_pss_t *pss)
+{
+    cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);
+    cg_conn_free(&pss->conn);
+}
+
 #endif

@@ -164,17 +164,11 @@ static int poll_hurry(cg_pss_t *pss)
     return respond(pss);
 }
 
-static void poll_closed(cg_pss_t *pss)
-{
-    cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);
-    cg_conn_free(&pss->conn);
-}
-
 const cg_handler_t cg_handler_poll = {
     .name = "long-polling",
     .request = poll_request,
     .body = poll_body,
     .writeable = poll_writeable,
     .hurry = poll_hurry,
-    .closed = poll_closed,
+    .closed = cg_pss_release_conn,
 };

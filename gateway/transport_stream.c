@@ -94,16 +94,10 @@ static int stream_hurry(cg_pss_t *pss)
     return flush_stream(pss);
 }
 
-static void stream_closed(cg_pss_t *pss)
-{
-    cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);
-    cg_conn_free(&pss->conn);
-}
-
 const cg_handler_t cg_handler_stream = {
     .name = "http-streaming",
     .request = stream_request,
     .writeable = stream_writeable,
     .hurry = stream_hurry,
-    .closed = stream_closed,
+    .closed = cg_pss_release_conn,
 };

@@ -144,9 +144,8 @@ static void ws_closed(cg_pss_t *pss)
     }
     cg_frame_release(pss->ws_inflight);
     pss->ws_inflight = NULL;
-    cg_bayeux_conn_closed(pss->env->bayeux, &pss->conn);
+    cg_pss_release_conn(pss);
     cg_buf_free(&pss->in);
-    cg_conn_free(&pss->conn);
     cg_buf_free(&pss->resp);
 }
 
