@@ -2,14 +2,17 @@
 # Benchmark driver: cometgate against Faye and nchan, one server at a time, same load each,
 # then docs/benchmarks.md and docs/img/*.png from the JSON results (bench/report.py).
 #
-#   bench/run.sh [--quick|--full|--tiny] [--out DIR] [--servers cometgate,faye,nchan]
+#   bench/run.sh [--quick|--full|--tiny|--window] [--out DIR] [--servers cometgate,faye,nchan]
 #                [--sweep chat|broadcast|both|none] [--p99-bound MS] [--faye-max-clients N]
-#                [--no-build] [--no-report] [--doc FILE] [--img-dir DIR]
+#                [--gateway PATH] [--no-build] [--no-report] [--doc FILE] [--img-dir DIR]
 #
 #   --quick   (default) a few minutes: 2,000-4,000 clients, 4 s windows, short sweeps
 #   --full    ~20 minutes on a quiet 2-core machine: idle 5,000/19,000, chat 2,000..19,000,
 #             broadcast 10,000, sweeps at 10,000 clients, kafka at 10,000
 #   --tiny    pipeline check only (300 clients, 2 s): the numbers mean nothing
+#   --window  chat at 19,000 clients, 60 s windows (every ping and sweep timer falls inside),
+#             at 20,000 and 200,000 deliveries/s; nothing else
+#   --gateway the cometgate binary to measure (default build/cometgate), e.g. an older build
 #   --sweep   which sweeps to run (default both): the rate is multiplied step by step until p99
 #             exceeds --p99-bound (default 50 ms), fewer than 95 % of the expected deliveries
 #             arrive, clients fail to connect, or the publishers cannot send the rate; the
@@ -27,13 +30,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 mode=quick out= servers=cometgate,faye,nchan sweep=both p99_bound=50 faye_max=10000
-build=1 report=1 doc=docs/benchmarks.md imgdir=docs/img
+build=1 report=1 doc=docs/benchmarks.md imgdir=docs/img gw_bin=
 invocation="bench/run.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) mode=quick ;;
     --full) mode=full ;;
     --tiny) mode=tiny ;;
+    --window) mode=window ;;
+    --gateway) gw_bin=$2; shift ;;
     --out) out=$2; shift ;;
     --servers) servers=$2; shift ;;
     --sweep) sweep=$2; shift ;;
@@ -67,7 +72,12 @@ case "$mode" in
     CHAT_ROOM=200 BCAST_CLIENTS=10000 BCAST_RATE=4
     SW_CHAT_CLIENTS=10000 SW_CHAT_START=250 SW_BCAST_CLIENTS=10000 SW_BCAST_START=2
     SW_FACTOR=2 SW_STEPS=9 SW_DUR=6 KAFKA_CLIENTS=10000 BLAST_DUR=5 ;;
+  window)
+    DUR=60 DRAIN=2 IDLE_CLIENTS="" CHAT_CLIENTS="19000" CHAT_RATES="100 1000" CHAT_ROOM=200
+    BCAST_CLIENTS="" SW_CHAT_CLIENTS=0 SW_CHAT_START=0 SW_BCAST_CLIENTS=0 SW_BCAST_START=0
+    SW_FACTOR=2 SW_STEPS=0 SW_DUR=0 KAFKA_CLIENTS="" BLAST_DUR=0 sweep=none ;;
 esac
+CHAT_RATES=${CHAT_RATES:-$CHAT_RATE}
 RAMP=2000          # new connections per second (cg-load --ramp-rate)
 KAFKA_RATE=100 KAFKA_ITEMS=40
 
@@ -76,7 +86,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 load=$root/build/bench/cg-load
 blast=$root/build/bench/cg-blast
-gw=$root/build/cometgate
+gw=${gw_bin:-$root/build/cometgate}
+gw=$(cd "$(dirname "$gw")" && pwd)/$(basename "$gw")
 kmock=$root/build/tests/tools/cg-kafka-mock
 
 log() { printf '[run %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -400,11 +411,17 @@ for s in "${srv_list[@]}"; do
     fixed idle "$s" idle "$n" -- --transport websocket --duration "$DUR" --drain 0
   done
   for n in $CHAT_CLIENTS; do
-    fixed chat "$s" chat "$n" -- --transport websocket --rate "$CHAT_RATE" --room-size "$CHAT_ROOM" \
-      --duration "$DUR" --drain "$DRAIN"
+    for r in $CHAT_RATES; do
+      # the tag names the rate only when a mode measures several
+      [ "$r" = "${CHAT_RATE:-}" ] && g=chat || g=chat-r$r
+      fixed "$g" "$s" chat "$n" -- --transport websocket --rate "$r" --room-size "$CHAT_ROOM" \
+        --duration "$DUR" --drain "$DRAIN"
+    done
   done
-  fixed broadcast "$s" broadcast "$BCAST_CLIENTS" -- --transport websocket --rate "$BCAST_RATE" \
-    --duration "$DUR" --drain "$DRAIN"
+  if [ -n "$BCAST_CLIENTS" ]; then
+    fixed broadcast "$s" broadcast "$BCAST_CLIENTS" -- --transport websocket --rate "$BCAST_RATE" \
+      --duration "$DUR" --drain "$DRAIN"
+  fi
   if [ "$sweep" = chat ] || [ "$sweep" = both ]; then
     sweep_one chat "$s" "$SW_CHAT_CLIENTS" "$SW_CHAT_START" -- --transport websocket --room-size "$CHAT_ROOM"
   fi
@@ -412,9 +429,13 @@ for s in "${srv_list[@]}"; do
     sweep_one broadcast "$s" "$SW_BCAST_CLIENTS" "$SW_BCAST_START" -- --transport websocket
   fi
 done
-case ",$servers," in *,cometgate,*) log "== kafka (cometgate only) =="; kafka_run ;; esac
-log "== tool ceiling (cg-blast) =="
-blast_run
+if [ -n "$KAFKA_CLIENTS" ]; then
+  case ",$servers," in *,cometgate,*) log "== kafka (cometgate only) =="; kafka_run ;; esac
+fi
+if [ "$BLAST_DUR" -gt 0 ]; then
+  log "== tool ceiling (cg-blast) =="
+  blast_run
+fi
 
 elapsed=$(( $(date +%s) - t_start ))
 python3 "$root/bench/report.py" --collect-meta "$out" --update --set "elapsed_s=$elapsed" \
