@@ -13,6 +13,16 @@
  * Outbound: a producer handle, fed from the loop thread (rd_kafka_producev only enqueues), with its
  * own thread serving delivery reports: each report completes the client's publish.
  *
+ * Stop takes about a second at most, also when every broker has just gone away. librdkafka's own
+ * consumer close waits for the group coordinator up to session.timeout.ms (45 s by default), and a
+ * commit still waiting for an unreachable coordinator (an auto-commit during the outage) holds
+ * rd_kafka_destroy just as long, even with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE. So the consumer's
+ * session.timeout.ms defaults to CLOSE_BUDGET_MS (no group membership uses it: the assignment is
+ * our own), the final commit and close are attempted only while the cluster answers and only until
+ * CLOSE_BUDGET_MS, the producer flushes for FLUSH_BUDGET_MS at most (in parallel), and whatever is
+ * left is abandoned with one log line saying what: offsets handed over but not committed (read
+ * again after a restart with `start: committed`), unflushed publishes (answered 503).
+ *
  * librdkafka handles broker outages and leader moves; its logs and errors go to cg_log. */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -30,11 +40,22 @@
 
 #define TAG "kafka"
 
+/* Shutdown bounds, in ms from the stop request: the producer's flush, the consumer's close (and the
+ * session.timeout.ms default that bounds what librdkafka waits for inside rd_kafka_destroy). */
+#define FLUSH_BUDGET_MS 1000
+#define CLOSE_BUDGET_MS 1000
+/* rd_kafka_metadata blocks for its whole timeout while no broker is up, and a stop has to wait
+ * for it: probe an unreachable cluster with short requests. */
+#define METADATA_TIMEOUT_MS 1000
+#define METADATA_PROBE_MS 250
+
 /* One assigned partition. Consumer thread only. */
 typedef struct part {
     char *topic;
     int32_t partition;
-    int64_t next_offset; /* first offset not yet handed to the loop; -1 unknown */
+    int64_t next_offset;  /* first offset not yet handed to the loop; -1 unknown */
+    int64_t first_offset; /* first offset handed over (or skipped) by this process; -1 none */
+    int64_t committed;    /* latest offset the group committed for us; -1 none yet */
     const cg_route_t **routes;
     size_t nroutes;
 } part_t;
@@ -63,6 +84,8 @@ typedef struct cg_kafka {
     /* read by the loop for /stats */
     atomic_uint assigned;
     atomic_bool metadata_ok;
+    atomic_bool brokers_down; /* consumer: librdkafka reported all brokers down, nothing since */
+    atomic_llong in_flight;   /* produced messages without a delivery report yet */
     atomic_bool is_paused;
     atomic_ullong messages, pauses, skipped;
     atomic_ullong produced, produce_failed;
@@ -96,6 +119,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     bool producer = rk == k->producer;
     cg_log_limit_t *lim = producer ? &k->perr_limit : &k->err_limit;
     cg_log_level_t lvl = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? CG_LOG_WARN : CG_LOG_NOTICE;
+    if (!producer && err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        atomic_store(&k->brokers_down, true);
     if (rd_kafka_fatal_error(rk, NULL, 0))
         lvl = CG_LOG_ERR;
     cg_log_limited(lim, lvl, TAG, "%s: %s: %s", producer ? "producer" : "consumer",
@@ -152,7 +177,9 @@ static size_t routes_for(cg_kafka_t *k, const char *topic, const cg_route_t ***o
 static void scan(cg_kafka_t *k)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(k->consumer, 1, NULL, &md, 1000);
+    bool reachable = atomic_load(&k->metadata_ok) && !atomic_load(&k->brokers_down);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(k->consumer, 1, NULL, &md,
+                                              reachable ? METADATA_TIMEOUT_MS : METADATA_PROBE_MS);
     if (e) {
         atomic_store(&k->metadata_ok, false);
         cg_log_limited(&k->meta_limit, CG_LOG_WARN, TAG,
@@ -161,6 +188,7 @@ static void scan(cg_kafka_t *k)
         return;
     }
     atomic_store(&k->metadata_ok, true);
+    atomic_store(&k->brokers_down, false);
     rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(8);
     for (int t = 0; t < md->topic_cnt; t++) {
         const rd_kafka_metadata_topic_t *mt = &md->topics[t];
@@ -186,6 +214,8 @@ static void scan(cg_kafka_t *k)
             pt->topic = strdup(mt->topic);
             pt->partition = id;
             pt->next_offset = -1;
+            pt->first_offset = -1;
+            pt->committed = -1;
             pt->routes = malloc(nroutes * sizeof(*pt->routes));
             memcpy(pt->routes, routes, nroutes * sizeof(*pt->routes));
             pt->nroutes = nroutes;
@@ -296,12 +326,35 @@ static void handle_message(cg_kafka_t *k, rd_kafka_message_t *m)
                        "route %s: skipped %s [%" PRId32 "] offset %" PRId64 ": %s", r->name, topic,
                        m->partition, m->offset, err);
     }
+    if (pt->first_offset < 0)
+        pt->first_offset = m->offset;
     pt->next_offset = m->offset + 1;
     atomic_fetch_add(&k->messages, 1);
     /* Handed over (or skipped for good): commit it. */
     rd_kafka_offset_store(m->rkt, m->partition, m->offset);
     if (k->paused)
         pause_all(k, false);
+}
+
+/* Remembers what the group committed, so that a stop that has to give up can say what it leaves.
+ * Consumer thread (offset_commit_cb, served by rd_kafka_consumer_poll), or the stopping thread
+ * after the consumer thread was joined (commit events of the close). */
+static void note_committed(cg_kafka_t *k, const rd_kafka_topic_partition_list_t *offsets)
+{
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+        part_t *pt = tp->err ? NULL : find_part(k, tp->topic, tp->partition);
+        if (pt && tp->offset > pt->committed)
+            pt->committed = tp->offset;
+    }
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    if (!err)
+        note_committed(opaque, offsets);
 }
 
 static void *consumer_main(void *arg)
@@ -321,6 +374,7 @@ static void *consumer_main(void *arg)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, 100);
         if (!m)
             continue;
+        atomic_store(&k->brokers_down, false); /* a message or a partition EOF: a broker answers */
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 cg_log_limited(&k->err_limit, CG_LOG_WARN, TAG, "consume %s [%" PRId32 "]: %s",
@@ -345,6 +399,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     cg_outbound_t *o = m->_private;
     if (!o)
         return;
+    atomic_fetch_sub(&k->in_flight, 1);
     if (!m->err) {
         atomic_fetch_add(&k->produced, 1);
         cg_outbound_done(o, true, NULL);
@@ -362,8 +417,26 @@ static void *producer_main(void *arg)
     cg_kafka_t *k = arg;
     while (!atomic_load(&k->stop))
         rd_kafka_poll(k->producer, 100);
-    /* What is still in flight fails now: every pending publish gets its answer. */
-    rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    /* Stopping (this runs alongside the consumer's close): the messages still queued or in flight
+     * get FLUSH_BUDGET_MS to be delivered, then fail at once, so every pending publish gets its
+     * answer and an unreachable cluster cannot hold the exit. rd_kafka_flush sends without
+     * lingering and serves the delivery reports; it runs in slices because it also waits for
+     * requests that are not messages (metadata to a broker that is down). */
+    uint64_t t0 = cg_now_ms();
+    while (atomic_load(&k->in_flight) > 0 && cg_now_ms() < t0 + FLUSH_BUDGET_MS)
+        rd_kafka_flush(k->producer, 20);
+    long long left = atomic_load(&k->in_flight);
+    if (left > 0) {
+        rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        /* The purged messages' reports (503) are queued now; serve them all. */
+        uint64_t until = cg_now_ms() + 200;
+        while (atomic_load(&k->in_flight) > 0 && cg_now_ms() < until)
+            rd_kafka_poll(k->producer, 10);
+        cg_log(CG_LOG_WARN, TAG,
+               "stop: producer flush abandoned after %llu ms: %lld unflushed messages failed "
+               "(their publishes answered 503)",
+               (unsigned long long)(cg_now_ms() - t0), left);
+    }
     rd_kafka_poll(k->producer, 0);
     return NULL;
 }
@@ -380,6 +453,8 @@ static void kafka_produce(void *self, const cg_route_t *r, const char *topic, co
         RD_KAFKA_V_KEY(has_key ? key : NULL, has_key ? key_len : 0),
         RD_KAFKA_V_VALUE((void *)data, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
+    if (!e)
+        atomic_fetch_add(&k->in_flight, 1);
     if (e) {
         atomic_fetch_add(&k->produce_failed, 1);
         char msg[256];
@@ -414,21 +489,30 @@ static void *kafka_start(const cg_connector_env_t *env)
     char err[512];
     if (inbound) {
         rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
-        bool has_reset = false;
-        for (size_t i = 0; i < k->cfg->nclient; i++)
+        bool has_reset = false, has_session = false;
+        for (size_t i = 0; i < k->cfg->nclient; i++) {
             has_reset |= !strcmp(k->cfg->client[i].key, "auto.offset.reset");
+            has_session |= !strcmp(k->cfg->client[i].key, "session.timeout.ms");
+        }
+        char session_ms[16];
+        snprintf(session_ms, sizeof(session_ms), "%d", CLOSE_BUDGET_MS);
         if (!conf || rd_kafka_conf_set(conf, "group.id", k->cfg->group_id, err, sizeof(err)) ||
             rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof(err)) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "true", err, sizeof(err)) ||
             (!has_reset &&
              rd_kafka_conf_set(conf, "auto.offset.reset",
                                k->cfg->start == CG_START_EARLIEST ? "earliest" : "latest", err,
-                               sizeof(err)))) {
+                               sizeof(err))) ||
+            /* No group membership uses it (the assignment is our own); it bounds how long
+             * destroy waits for a commit to an unreachable coordinator. */
+            (!has_session &&
+             rd_kafka_conf_set(conf, "session.timeout.ms", session_ms, err, sizeof(err)))) {
             if (conf)
                 rd_kafka_conf_destroy(conf);
             cg_log(CG_LOG_ERR, TAG, "consumer configuration: %s", err);
             goto fail;
         }
+        rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
         k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
         if (!k->consumer) {
             cg_log(CG_LOG_ERR, TAG, "consumer: %s", err);
@@ -473,22 +557,68 @@ fail:
     return NULL;
 }
 
+/* Stopping thread, the consumer thread joined. While the cluster answers: the final commit of the
+ * stored offsets and the close, served on a queue of our own until `deadline`. Otherwise, or past
+ * the deadline, the close is abandoned: destroyed without one, with one line saying what stays
+ * uncommitted. */
+static void close_consumer(cg_kafka_t *k, uint64_t t0, uint64_t deadline)
+{
+    bool reachable = atomic_load(&k->metadata_ok) && !atomic_load(&k->brokers_down);
+    bool closed = false;
+    if (reachable) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(k->consumer);
+        rd_kafka_error_t *e = rd_kafka_consumer_close_queue(k->consumer, q);
+        if (e) {
+            cg_log(CG_LOG_WARN, TAG, "consumer close: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        } else {
+            uint64_t now;
+            while (!(closed = rd_kafka_consumer_closed(k->consumer)) &&
+                   (now = cg_now_ms()) < deadline) {
+                int wait = deadline - now < 20 ? (int)(deadline - now) : 20;
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, wait);
+                if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
+                    !rd_kafka_event_error(ev))
+                    note_committed(k, rd_kafka_event_topic_partition_list(ev));
+                rd_kafka_event_destroy(ev);
+            }
+        }
+        rd_kafka_queue_destroy(q);
+    }
+    if (closed) {
+        cg_log(CG_LOG_DEBUG, TAG, "consumer closed after %llu ms",
+               (unsigned long long)(cg_now_ms() - t0));
+    } else {
+        unsigned long long msgs = 0;
+        size_t parts = 0;
+        for (size_t i = 0; i < k->nparts; i++) {
+            const part_t *pt = &k->parts[i];
+            int64_t from = pt->committed > pt->first_offset ? pt->committed : pt->first_offset;
+            if (pt->first_offset >= 0 && pt->next_offset > from) {
+                msgs += (unsigned long long)(pt->next_offset - from);
+                parts++;
+            }
+        }
+        cg_log(CG_LOG_WARN, TAG,
+               "stop: consumer close abandoned after %llu ms (%s): offsets of %llu consumed "
+               "messages in %zu partitions left uncommitted",
+               (unsigned long long)(cg_now_ms() - t0),
+               reachable ? "no answer in time" : "cluster unreachable", msgs, parts);
+    }
+    /* Closed, or given up on: destroy must not start a close of its own. What it still waits for
+     * (a commit queued for the coordinator) is bounded by session.timeout.ms. */
+    rd_kafka_destroy_flags(k->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 static void kafka_stop(void *self)
 {
     cg_kafka_t *k = self;
     uint64_t t0 = cg_now_ms();
-    atomic_store(&k->stop, true);
+    atomic_store(&k->stop, true); /* the producer thread starts its bounded flush now */
     if (k->consumer_running)
         pthread_join(k->consumer_thread, NULL);
-    if (k->consumer) {
-        /* Commits what was stored (asynchronously: a broker outage must not hold shutdown), and
-         * closes without a group to leave (the assignment was our own). */
-        rd_kafka_commit(k->consumer, NULL, 1);
-        rd_kafka_consumer_close(k->consumer);
-        cg_log(CG_LOG_DEBUG, TAG, "consumer closed after %llu ms",
-               (unsigned long long)(cg_now_ms() - t0));
-        rd_kafka_destroy(k->consumer);
-    }
+    if (k->consumer)
+        close_consumer(k, t0, t0 + CLOSE_BUDGET_MS);
     if (k->producer_running)
         pthread_join(k->producer_thread, NULL);
     if (k->producer)
