@@ -177,8 +177,10 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
         if (r == CG_CHUNKED_MORE)
             return 0;
         reading_stop(pss);
-        if (r == CG_CHUNKED_DONE)
+        if (r == CG_CHUNKED_DONE) {
+            pss->state = HTTP_IDLE; /* the handler answers or holds it */
             return 1;
+        }
         pss->close_after = true; /* the framing is lost: this connection cannot go on */
         if (r == CG_CHUNKED_TOO_BIG) {
             log_peer(pss, "chunked request body over limits.max_body");
@@ -211,6 +213,7 @@ int cg_http_body_end(cg_pss_t *pss)
     if (pss->state != HTTP_READING || pss->chunked)
         return 0;
     reading_stop(pss);
+    pss->state = HTTP_IDLE; /* the handler answers or holds it */
     return 1;
 }
 

@@ -285,6 +285,23 @@ describe('B. framing', () => {
     });
   }
 
+  h.t('sequential POST /cometd requests keep the connection alive (long-polling reuses it)', async () => {
+    const c = await RawHttp.open(h.gw.port);
+    try {
+      for (const tag of ['k1', 'k2', 'k3']) {
+        const id = hsId(tag);
+        await c.write(postCometdBytes(handshakeBody({id})), ['POST']);
+        const r = await c.next(2000, `response ${tag}`);
+        assertHandshakeResponse(r, id, `response ${tag}`);
+        assert.equal(r.header('connection'), undefined, `response ${tag} asks to close the connection`);
+      }
+      await sleep(200);
+      assert.equal(c.ended, false, 'the server closed a keep-alive connection');
+    } finally {
+      c.destroy();
+    }
+  });
+
   h.t('OPTIONS /cometd → 204 with no body', async () => {
     const c = await RawHttp.open(h.gw.port);
     try {
