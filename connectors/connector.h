@@ -1,11 +1,12 @@
-/* Connectors: the threads that bring bus messages (Kafka, MQTT) into the loop through cg_bus, and
- * take client publishes claimed by outbound routes to the bus.
+/* Connectors: the threads that bring handoff messages (Kafka, MQTT) into the loop through cg_bus,
+ * and take client publishes claimed by outbound routes to the handoff.
  *
  * main.c sees only cg_connectors_*; each connector fills a cg_connector_ops_t.
  *
  * Threads:
  *  - each connector runs its own thread(s) (librdkafka consumer thread, paho's threads); they reach
- *    the loop only through cg_bus_push (item updates) and cg_bus_call (outbound completions);
+ *    the loop only through cg_handoff_push (item updates) and cg_handoff_call (outbound
+ * completions);
  *  - the outbound hook and the stats callbacks run on the loop thread; a connector's `produce`
  *    must therefore never block (librdkafka producev and paho sendMessage only enqueue). */
 #ifndef CG_CONNECTOR_H
@@ -15,7 +16,7 @@
 #include <stddef.h>
 
 #include "../gateway/bayeux.h"
-#include "../gateway/bus.h"
+#include "../gateway/handoff.h"
 #include "../gateway/server.h"
 #include "connectors_config.h"
 
@@ -29,7 +30,7 @@ void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error);
 
 typedef struct cg_connector_env {
     const cg_connectors_config_t *cc;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
 } cg_connector_env_t;
 
 typedef struct cg_connector_ops {
@@ -42,7 +43,7 @@ typedef struct cg_connector_ops {
                     size_t key_len, bool has_key, const char *data, size_t len, cg_outbound_t *o);
     /* Loop thread: appends one JSON object describing the connector. */
     void (*stats)(void *self, cg_buf_t *out);
-    /* Loop thread, at shutdown, after cg_bus_close: joins the connector's threads. */
+    /* Loop thread, at shutdown, after cg_handoff_close: joins the connector's threads. */
     void (*stop)(void *self);
 } cg_connector_ops_t;
 
@@ -57,9 +58,9 @@ typedef struct cg_connectors cg_connectors_t;
 
 /* Starts the connectors the configuration has sections for, installs the outbound hook and the
  * /stats sources. Brokers need not be reachable. Takes ownership of `cc`. */
-cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus, cg_bayeux_t *bayeux,
-                                     cg_server_t *srv);
-/* Stops and joins every connector thread. Call after cg_bus_close, before cg_server_destroy. */
+cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *handoff,
+                                     cg_bayeux_t *bayeux, cg_server_t *srv);
+/* Stops and joins every connector thread. Call after cg_handoff_close, before cg_server_destroy. */
 void cg_connectors_stop(cg_connectors_t *c);
 
 #endif

@@ -20,7 +20,7 @@ typedef struct slot {
 
 struct cg_connectors {
     cg_connectors_config_t *cc;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     cg_bayeux_t *bayeux;
     slot_t kafka, mqtt;
     cg_log_limit_t out_limit; /* loop thread */
@@ -31,14 +31,14 @@ struct cg_outbound {
     cg_connectors_t *owner; /* only until cg_outbound_done: the loop may run the completion
                                after the connectors were stopped and freed */
     cg_bayeux_t *bayeux;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     cg_pending_t *pending;
     cg_route_t *route;
     bool ok;
     char error[200];
 };
 
-/* Loop thread (bus call). */
+/* Loop thread (handoff call). */
 static void complete_on_loop(void *arg)
 {
     cg_outbound_t *o = arg;
@@ -54,8 +54,9 @@ void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
     else
         atomic_fetch_add(&o->route->n.failed, 1);
     snprintf(o->error, sizeof(o->error), "%s", error ? error : "500::publish failed");
-    /* Still accepted after cg_bus_close: main drains the bus once more after stopping us. */
-    if (cg_bus_call(o->bus, complete_on_loop, o))
+    /* Still accepted after cg_handoff_close: main drains the handoff once more after stopping us.
+     */
+    if (cg_handoff_call(o->handoff, complete_on_loop, o))
         free(o);
 }
 
@@ -82,7 +83,7 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
         return 0;
     o->owner = c;
     o->bayeux = c->bayeux;
-    o->bus = c->bus;
+    o->handoff = c->handoff;
     o->pending = p;
     o->route = (cg_route_t *)r; /* counters only */
 
@@ -161,7 +162,7 @@ static void slot_stats(void *arg, cg_buf_t *out)
 static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *ops,
                        cg_server_t *srv)
 {
-    cg_connector_env_t env = {.cc = c->cc, .bus = c->bus};
+    cg_connector_env_t env = {.cc = c->cc, .handoff = c->handoff};
     s->ops = ops;
     s->owner = c;
     s->self = ops->start(&env);
@@ -171,8 +172,8 @@ static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *
         cg_server_add_stats(srv, slot_stats, s);
 }
 
-cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus, cg_bayeux_t *bayeux,
-                                     cg_server_t *srv)
+cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *handoff,
+                                     cg_bayeux_t *bayeux, cg_server_t *srv)
 {
     cg_connectors_t *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -180,7 +181,7 @@ cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_bus_t *bus, 
         return NULL;
     }
     c->cc = cc;
-    c->bus = bus;
+    c->handoff = handoff;
     c->bayeux = bayeux;
     if (cc->kafka.enabled)
         start_slot(c, &c->kafka, &cg_kafka_connector, srv);

@@ -18,7 +18,7 @@ typedef struct ticker {
 
 struct cg_demo {
     cg_demo_config_t cfg;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     pthread_t thread;
     atomic_bool stop;
     ticker_t tickers[8];
@@ -57,7 +57,7 @@ static void *run(void *arg)
                                "\"source\":{\"bus\":\"demo\",\"timestamp\":%lld}}",
                                t->symbol, t->last, t->last - spread, t->last + spread,
                                t->last - prev, t->volume, ts);
-            if (cg_bus_push(d->bus, channel, data, (size_t)len) == CG_BUS_EFULL)
+            if (cg_handoff_push(d->handoff, channel, data, (size_t)len) == CG_HANDOFF_EFULL)
                 drops++; /* demo data is disposable: never wait for the loop */
         }
         /* Sleep in short slices so a stop never waits a whole interval. */
@@ -68,11 +68,11 @@ static void *run(void *arg)
         }
     }
     if (drops)
-        cg_log(CG_LOG_INFO, TAG, "%lu demo updates skipped while the bus was full", drops);
+        cg_log(CG_LOG_INFO, TAG, "%lu demo updates skipped while the handoff was full", drops);
     return NULL;
 }
 
-cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_bus_t *bus)
+cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_handoff_t *handoff)
 {
     static const struct {
         const char *s;
@@ -83,7 +83,7 @@ cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_bus_t *bus)
     if (!d)
         return NULL;
     d->cfg = *cfg;
-    d->bus = bus;
+    d->handoff = handoff;
     d->seed = (unsigned)time(NULL);
     for (int i = 0; i < 8; i++) {
         d->tickers[i].symbol = init[i].s;

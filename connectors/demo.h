@@ -4,12 +4,12 @@
 #ifndef CG_DEMO_H
 #define CG_DEMO_H
 
-#include "../gateway/bus.h"
+#include "../gateway/handoff.h"
 #include "../gateway/config.h"
 
 typedef struct cg_demo cg_demo_t;
 
-cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_bus_t *bus);
+cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_handoff_t *handoff);
 /* Stops and joins the thread. */
 void cg_demo_stop(cg_demo_t *d);
 

@@ -4,11 +4,11 @@
  * partition of its topics: partitions are assigned by the connector itself (rd_kafka_assign family,
  * no group rebalancing), found by a periodic metadata scan matching the routes (exact names and
  * regexes; new topics and partitions are picked up). The group id is used for offset commits
- * only: an offset is stored once its message has been handed to the loop (cg_bus_push succeeded)
- * and auto-committed, so `start: committed` resumes after what was delivered.
- * When the bus is full the thread pauses every partition (rd_kafka_pause_partitions: librdkafka
- * stops fetching and drops what it prefetched), waits for the loop to drain, hands over the message
- * it holds and resumes: fetching restarts after the last message consumed. Nothing is lost.
+ * only: an offset is stored once its message has been handed to the loop (cg_handoff_push
+ * succeeded) and auto-committed, so `start: committed` resumes after what was delivered. When the
+ * handoff is full the thread pauses every partition (rd_kafka_pause_partitions: librdkafka stops
+ * fetching and drops what it prefetched), waits for the loop to drain, hands over the message it
+ * holds and resumes: fetching restarts after the last message consumed. Nothing is lost.
  *
  * Outbound: a producer handle, fed from the loop thread (rd_kafka_producev only enqueues), with its
  * own thread serving delivery reports: each report completes the client's publish.
@@ -63,7 +63,7 @@ typedef struct part {
 typedef struct cg_kafka {
     const cg_connectors_config_t *cc;
     const cg_kafka_config_t *cfg;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     rd_kafka_t *consumer; /* NULL without inbound Kafka routes */
     rd_kafka_t *producer; /* NULL without outbound Kafka routes */
     pthread_t consumer_thread, producer_thread;
@@ -263,23 +263,24 @@ static void pause_all(cg_kafka_t *k, bool pause)
     atomic_store(&k->is_paused, pause);
     if (pause)
         atomic_fetch_add(&k->pauses, 1);
-    cg_log(CG_LOG_INFO, TAG, "%s consumption: the bus into the loop is %s",
+    cg_log(CG_LOG_INFO, TAG, "%s consumption: the handoff into the loop is %s",
            pause ? "paused" : "resumed", pause ? "full" : "drained");
 }
 
-/* Hands one update to the loop, waiting (partitions paused) while the bus is full.
+/* Hands one update to the loop, waiting (partitions paused) while the handoff is full.
  * 0, or -1 when shutting down. */
 static int push(cg_kafka_t *k)
 {
     for (;;) {
-        int rc = cg_bus_push(k->bus, cg_buf_data(&k->channel), cg_buf_data(&k->data), k->data.len);
+        int rc = cg_handoff_push(k->handoff, cg_buf_data(&k->channel), cg_buf_data(&k->data),
+                                 k->data.len);
         if (rc == 0)
             return 0;
-        if (rc == CG_BUS_ECLOSED)
+        if (rc == CG_HANDOFF_ECLOSED)
             return -1;
-        if (rc == CG_BUS_EFULL && !k->paused)
+        if (rc == CG_HANDOFF_EFULL && !k->paused)
             pause_all(k, true);
-        while (!atomic_load(&k->stop) && !cg_bus_wait_space(k->bus, 200))
+        while (!atomic_load(&k->stop) && !cg_handoff_wait_space(k->handoff, 200))
             ;
         if (atomic_load(&k->stop))
             return -1;
@@ -475,7 +476,7 @@ static void *kafka_start(const cg_connector_env_t *env)
         return NULL;
     k->cc = env->cc;
     k->cfg = &env->cc->kafka;
-    k->bus = env->bus;
+    k->handoff = env->handoff;
     cg_buf_init(&k->channel, 0);
     cg_buf_init(&k->data, 0);
     bool inbound = false, outbound = false;

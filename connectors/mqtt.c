@@ -3,10 +3,10 @@
  * paho runs its own threads: connects and reconnects automatically (also when the broker is down
  * at start), and calls `on_connected` after every (re)connect, where every route's filter is
  * subscribed again (a clean session forgets subscriptions). Messages, retained ones included,
- * arrive on paho's receive thread (`on_message`): normalised and pushed into the bus there. When
- * the bus is full that thread waits for space: paho stops reading the socket and the broker's
- * flow control (and TCP) hold the rest back. QoS 1 messages are acknowledged once the callback
- * returns, so after it was handed to the loop.
+ * arrive on paho's receive thread (`on_message`): normalised and pushed into the handoff there.
+ * When the handoff is full that thread waits for space: paho stops reading the socket and the
+ * broker's flow control (and TCP) hold the rest back. QoS 1 messages are acknowledged once the
+ * callback returns, so after it was handed to the loop.
  *
  * Outbound: the loop calls mqtt_produce (MQTTAsync_sendMessage only enqueues); paho calls
  * onSuccess when the broker acknowledged (PUBACK for QoS 1, written for QoS 0) or onFailure. */
@@ -28,7 +28,7 @@
 typedef struct cg_mqtt {
     const cg_connectors_config_t *cc;
     const cg_mqtt_config_t *cfg;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     MQTTAsync client;
     char *uri;
     /* unique filters of the inbound routes, and their QoS */
@@ -141,21 +141,22 @@ static void subscribe_all(cg_mqtt_t *m)
         cg_log(CG_LOG_ERR, TAG, "subscribe: %s", MQTTAsync_strerror(rc));
 }
 
-/* Waits for bus space. 0, or -1 when shutting down. */
+/* Waits for handoff space. 0, or -1 when shutting down. */
 static int push(cg_mqtt_t *m)
 {
     bool counted = false;
     for (;;) {
-        int rc = cg_bus_push(m->bus, cg_buf_data(&m->channel), cg_buf_data(&m->data), m->data.len);
+        int rc = cg_handoff_push(m->handoff, cg_buf_data(&m->channel), cg_buf_data(&m->data),
+                                 m->data.len);
         if (rc == 0)
             return 0;
-        if (rc == CG_BUS_ECLOSED)
+        if (rc == CG_HANDOFF_ECLOSED)
             return -1;
         if (!counted) {
             atomic_fetch_add(&m->waits, 1);
             counted = true;
         }
-        while (!atomic_load(&m->stop) && !cg_bus_wait_space(m->bus, 200))
+        while (!atomic_load(&m->stop) && !cg_handoff_wait_space(m->handoff, 200))
             ;
         if (atomic_load(&m->stop))
             return -1;
@@ -316,7 +317,7 @@ static void *mqtt_start(const cg_connector_env_t *env)
         return NULL;
     m->cc = env->cc;
     m->cfg = &env->cc->mqtt;
-    m->bus = env->bus;
+    m->handoff = env->handoff;
     atomic_init(&m->stop, false);
     cg_buf_init(&m->channel, 0);
     cg_buf_init(&m->data, 0);

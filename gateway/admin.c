@@ -24,8 +24,8 @@ void cg_admin_stats_json(cg_env_t *env, cg_buf_t *out)
 {
     cg_bayeux_stats_t st;
     cg_bayeux_get_stats(env->bayeux, &st);
-    size_t bus_msgs = 0, bus_bytes = 0;
-    cg_bus_fill(env->bus, &bus_msgs, &bus_bytes);
+    size_t handoff_msgs = 0, handoff_bytes = 0;
+    cg_handoff_fill(env->handoff, &handoff_msgs, &handoff_bytes);
     cg_buf_printf(out, "{\"sessions\":{\"total\":%zu", st.sessions);
     for (int t = 0; t < CG_TRANSPORT_COUNT; t++)
         cg_buf_printf(out, ",\"%s\":%zu", cg_transport_name((cg_transport_t)t), st.by_transport[t]);
@@ -35,14 +35,14 @@ void cg_admin_stats_json(cg_env_t *env, cg_buf_t *out)
         "\"deliveries\":%llu,\"messages_out\":%llu,\"queue_drops\":%llu,\"discarded\":%llu,"
         "\"sessions_created\":%llu,\"sessions_swept\":%llu,"
         "\"sessions_overflowed\":%llu,\"errors\":%llu,\"peer_refused\":%llu,\"bus_rejected\":%llu,"
-        "\"bus\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
+        "\"handoff\":{\"messages\":%zu,\"bytes\":%zu},\"rss_bytes\":%ld,\"uptime_s\":%llu",
         st.subscriptions, st.channels, (unsigned long long)st.messages_in,
         (unsigned long long)st.deliveries, (unsigned long long)st.messages_out,
         (unsigned long long)st.queue_drops, (unsigned long long)st.discarded,
         (unsigned long long)st.sessions_created, (unsigned long long)st.sessions_swept,
         (unsigned long long)st.sessions_overflowed, (unsigned long long)st.errors,
-        (unsigned long long)st.peer_refused, (unsigned long long)st.bus_rejected, bus_msgs,
-        bus_bytes, rss_bytes(), (unsigned long long)((cg_now_ms() - env->started_ms) / 1000));
+        (unsigned long long)st.peer_refused, (unsigned long long)st.bus_rejected, handoff_msgs,
+        handoff_bytes, rss_bytes(), (unsigned long long)((cg_now_ms() - env->started_ms) / 1000));
     cg_buf_append_str(out, ",\"connectors\":[");
     for (int i = 0; i < env->nstats_sources; i++) {
         if (i)

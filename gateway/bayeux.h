@@ -51,7 +51,7 @@ typedef struct cg_pending cg_pending_t; /* one client publish awaiting the broke
 typedef int (*cg_outbound_fn)(void *arg, const char *channel, const char *data, size_t len,
                               cg_pending_t *p);
 void cg_bayeux_set_outbound(cg_bayeux_t *b, cg_outbound_fn fn, void *arg, int64_t timeout_ms);
-/* Loop thread only (connector threads get there with cg_bus_call). Exactly once per claimed
+/* Loop thread only (connector threads get there with cg_handoff_call). Exactly once per claimed
  * publish. After the timeout bayeux has already answered the client with 504::broker timeout and
  * this call only frees it. `error` is "code::message", or NULL. */
 void cg_bayeux_pending_complete(cg_bayeux_t *b, cg_pending_t *p, bool ok, const char *error);
@@ -76,7 +76,8 @@ void cg_bayeux_take_connect_reply(cg_bayeux_t *b, cg_conn_t *conn, cg_buf_t *out
 /* The transport's socket or request is gone. */
 void cg_bayeux_conn_closed(cg_bayeux_t *b, cg_conn_t *conn);
 
-/* A message from the bus (connectors, demo feed): `data` is encoded JSON. */
+/* A message from the bus (Kafka, MQTT, the demo feed; handed over by cg_handoff): `data` is
+ * encoded JSON. */
 void cg_bayeux_publish_data(cg_bayeux_t *b, const char *channel, const char *data, size_t len);
 
 /* Periodic: releases expired connects, sweeps idle sessions. */

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,14 +67,18 @@ static const setting_t settings[] = {
     BOOL("demo.enabled", demo.enabled, 1),
     INT("demo.interval_ms", demo.interval_ms, 250, 1, 3600000),
     STR("demo.channel_prefix", demo.channel_prefix, "/demo/ticker"),
-    INT("bus.max_messages", bus.max_messages, 65536, 1, 100000000),
-    INT("bus.max_bytes", bus.max_bytes, 67108864, 1024, 17179869184LL),
+    INT("handoff.max_messages", handoff.max_messages, 65536, 1, 100000000),
+    INT("handoff.max_bytes", handoff.max_bytes, 67108864, 1024, 17179869184LL),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
 const char *const cg_config_sections[] = {"kafka", "mqtt", "routes", NULL};
 
-static const char *const group_keys[] = {"bayeux", "limits", "demo", "bus", NULL};
+static const char *const group_keys[] = {"bayeux", "limits", "demo", "handoff", NULL};
+/* Old names of groups, accepted with a warning for one release. */
+static const struct {
+    const char *old, *now;
+} renamed_groups[] = {{"bus", "handoff"}};
 
 int cg_config_set_listen(cg_config_t *c, const char *hostport)
 {
@@ -275,6 +280,13 @@ int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size
     for (size_t i = 0; i < root->count; i++) {
         const char *k = root->keys[i];
         const cg_yaml_node_t *v = root->items[i];
+        for (size_t r = 0; r < sizeof(renamed_groups) / sizeof(renamed_groups[0]); r++) {
+            if (!strcmp(k, renamed_groups[r].old)) {
+                cg_log(CG_LOG_WARN, "config", "%s:%d: %s: deprecated name, use %s", name,
+                       root->key_lines[i], k, renamed_groups[r].now);
+                k = renamed_groups[r].now;
+            }
+        }
         if (in_list(cg_config_sections, k))
             continue; /* checked by the module that owns it */
         if (in_list(group_keys, k)) {

@@ -48,10 +48,10 @@ typedef struct cg_demo_config {
     char channel_prefix[64]; /* "/demo/ticker" */
 } cg_demo_config_t;
 
-typedef struct cg_bus_config {
+typedef struct cg_handoff_config {
     int64_t max_messages;
     int64_t max_bytes;
-} cg_bus_config_t;
+} cg_handoff_config_t;
 
 typedef struct cg_config {
     char source[256]; /* file name, or "built-in" */
@@ -64,8 +64,8 @@ typedef struct cg_config {
     cg_bayeux_config_t bayeux;
     cg_limits_config_t limits;
     cg_demo_config_t demo;
-    cg_bus_config_t bus;
-    cg_yaml_node_t *tree; /* the whole file; connector sections are read from it */
+    cg_handoff_config_t handoff; /* the queue from connector threads to the loop */
+    cg_yaml_node_t *tree;        /* the whole file; connector sections are read from it */
 } cg_config_t;
 
 /* Fills built-in defaults. */

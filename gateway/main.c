@@ -9,7 +9,7 @@
 #include "../connectors/connector.h"
 #include "../connectors/demo.h"
 #include "bayeux.h"
-#include "bus.h"
+#include "handoff.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -153,23 +153,23 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
-    cg_bus_limits_t bl = {(size_t)cfg.bus.max_messages, (size_t)cfg.bus.max_bytes};
-    cg_bus_t *bus = cg_bus_create(&bl);
+    cg_handoff_limits_t bl = {(size_t)cfg.handoff.max_messages, (size_t)cfg.handoff.max_bytes};
+    cg_handoff_t *handoff = cg_handoff_create(&bl);
     cg_bayeux_t *bayeux = cg_bayeux_create(&cfg);
     cg_server_t *srv = NULL;
     cg_demo_t *demo = NULL;
     cg_connectors_t *connectors = NULL;
-    if (!bus || !bayeux)
+    if (!handoff || !bayeux)
         goto out;
-    srv = cg_server_create(&cfg, bayeux, bus);
+    srv = cg_server_create(&cfg, bayeux, handoff);
     if (!srv)
         goto out;
-    cg_bus_set_waker(bus, cg_server_wake, srv);
+    cg_handoff_set_waker(handoff, cg_server_wake, srv);
     cg_log(CG_LOG_NOTICE, "main", "cometgate %s listening on %s:%d, Bayeux at %s (config: %s)",
            CG_VERSION, cfg.listen_host, cg_server_port(srv), cfg.bayeux.path, cfg.source);
     if (cfg.demo.enabled)
-        demo = cg_demo_start(&cfg.demo, bus);
-    connectors = cg_connectors_start(ccfg, bus, bayeux, srv); /* takes ccfg */
+        demo = cg_demo_start(&cfg.demo, handoff);
+    connectors = cg_connectors_start(ccfg, handoff, bayeux, srv); /* takes ccfg */
     ccfg = NULL;
 
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
@@ -177,9 +177,9 @@ int main(int argc, char **argv)
     rc = cg_server_run(srv, &signals, 500) ? 1 : 0;
 
 out:
-    /* Producers first: nothing may push into a bus whose loop is gone. */
-    if (bus)
-        cg_bus_close(bus);
+    /* Producers first: nothing may push into a handoff whose loop is gone. */
+    if (handoff)
+        cg_handoff_close(handoff);
     cg_demo_stop(demo);
     cg_connectors_stop(connectors);
     cg_connectors_config_free(ccfg); /* only when the connectors never started */
@@ -187,7 +187,7 @@ out:
         cg_server_drain_bus(srv);
     cg_server_destroy(srv);
     cg_bayeux_destroy(bayeux);
-    cg_bus_destroy(bus);
+    cg_handoff_destroy(handoff);
     cg_config_free(&cfg);
     cg_log(CG_LOG_NOTICE, "main", "stopped");
     return rc;

@@ -158,8 +158,8 @@ static void bus_publish(void *arg, const char *channel, const char *data, size_t
 
 void cg_server_drain_bus(cg_server_t *srv)
 {
-    cg_bus_handler_t h = {.publish = bus_publish, .arg = srv};
-    cg_bus_drain(srv->env.bus, &h);
+    cg_handoff_handler_t h = {.publish = bus_publish, .arg = srv};
+    cg_handoff_drain(srv->env.handoff, &h);
 }
 
 static int ws_receive(cg_pss_t *pss, const void *in, size_t len)
@@ -344,14 +344,14 @@ static bool is_ipv4_literal(const char *host)
     return inet_pton(AF_INET, host, &a) == 1;
 }
 
-cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bus_t *bus)
+cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_handoff_t *handoff)
 {
     cg_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return NULL;
     srv->env.cfg = cfg;
     srv->env.bayeux = bayeux;
-    srv->env.bus = bus;
+    srv->env.handoff = handoff;
     srv->env.started_ms = srv->last_stats_ms = cg_now_ms();
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_cg);

@@ -7,13 +7,13 @@
 #include <signal.h>
 
 #include "bayeux.h"
-#include "bus.h"
+#include "handoff.h"
 #include "config.h"
 #include "stats.h"
 
 typedef struct cg_server cg_server_t;
 
-cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_bus_t *bus);
+cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_handoff_t *handoff);
 void cg_server_add_stats(cg_server_t *srv, cg_stats_fn fn, void *arg);
 /* Flags set by signal handlers. */
 typedef struct cg_server_signals {
@@ -27,9 +27,9 @@ int cg_server_run(cg_server_t *srv, const cg_server_signals_t *signals, int drai
 /* One turn of the loop; 0 does not wait (the fuzzer drives the loop this way), otherwise it
  * waits for the next event or timer. */
 int cg_server_service(cg_server_t *srv, int timeout_ms);
-/* Any thread: wakes the service loop (lws_cancel_service); used as the bus waker. */
+/* Any thread: wakes the service loop (lws_cancel_service); used as the handoff waker. */
 void cg_server_wake(void *srv);
-/* Loop thread: dispatches what is on the bus now (used once more after connectors stopped, so
+/* Loop thread: dispatches what is on the handoff now (used once more after connectors stopped, so
  * their last completions run and free what they carry). */
 void cg_server_drain_bus(cg_server_t *srv);
 /* The port actually bound (useful with port 0). */

@@ -19,7 +19,7 @@
 
 #include "bayeux.h"
 #include "buf.h"
-#include "bus.h"
+#include "handoff.h"
 #include "chunked.h"
 #include "config.h"
 #include "dlist.h"
@@ -40,7 +40,7 @@ typedef struct cg_pss cg_pss_t;
 typedef struct cg_env {
     const cg_config_t *cfg;
     cg_bayeux_t *bayeux;
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     bool stopping;
     uint64_t started_ms;
     cg_dlist_t conns;    /* every connection: the drain at stop waits for it to empty */

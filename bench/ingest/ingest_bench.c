@@ -39,8 +39,8 @@ static void on_publish(void *arg, const char *channel, const char *data, size_t 
 
 static void *loop(void *arg)
 {
-    cg_bus_t *bus = arg;
-    cg_bus_handler_t h = {.publish = on_publish};
+    cg_handoff_t *handoff = arg;
+    cg_handoff_handler_t h = {.publish = on_publish};
     for (;;) {
         pthread_mutex_lock(&lock);
         while (!woken && !done)
@@ -48,7 +48,7 @@ static void *loop(void *arg)
         woken = false;
         bool d = done;
         pthread_mutex_unlock(&lock);
-        cg_bus_drain(bus, &h);
+        cg_handoff_drain(handoff, &h);
         if (d)
             return NULL;
     }
@@ -106,12 +106,12 @@ int main(int argc, char **argv)
     cg_connectors_config_t *cc = NULL;
     if (cg_connectors_config_load(&cfg, &cc, NULL, NULL))
         return 1;
-    cg_bus_limits_t bl = {65536, 64 << 20};
-    cg_bus_t *bus = cg_bus_create(&bl);
-    cg_bus_set_waker(bus, wake, NULL);
+    cg_handoff_limits_t bl = {65536, 64 << 20};
+    cg_handoff_t *handoff = cg_handoff_create(&bl);
+    cg_handoff_set_waker(handoff, wake, NULL);
     pthread_t lt;
-    pthread_create(&lt, NULL, loop, bus);
-    cg_connector_env_t env = {.cc = cc, .bus = bus};
+    pthread_create(&lt, NULL, loop, handoff);
+    cg_connector_env_t env = {.cc = cc, .handoff = handoff};
     uint64_t t0 = cg_now_ms();
     void *k = cg_kafka_connector.start(&env);
     if (!k)
@@ -130,14 +130,14 @@ int main(int argc, char **argv)
     printf("ingest: %ld messages in %.2f s (from the first message) = %.0f msgs/s; "
            "start-up %llu ms\n",
            got, secs, secs > 0 ? (double)got / secs : 0.0, (unsigned long long)(first - t0));
-    cg_bus_close(bus);
+    cg_handoff_close(handoff);
     cg_kafka_connector.stop(k);
     pthread_mutex_lock(&lock);
     done = true;
     pthread_cond_signal(&cond);
     pthread_mutex_unlock(&lock);
     pthread_join(lt, NULL);
-    cg_bus_destroy(bus);
+    cg_handoff_destroy(handoff);
     cg_connectors_config_free(cc);
     cg_config_free(&cfg);
     rd_kafka_mock_cluster_destroy(mc);

@@ -5,7 +5,7 @@
  * number of loop turns, when the client closes it). The one server lives for the whole run, so
  * state left by one input (sessions, held connects) meets the next. */
 #include "bayeux.h"
-#include "bus.h"
+#include "handoff.h"
 #include "log.h"
 #include "server.h"
 
@@ -25,7 +25,7 @@
 #define MAX_TURNS 400
 
 static cg_config_t cfg;
-static cg_bus_t *bus;
+static cg_handoff_t *handoff;
 static cg_bayeux_t *bayeux;
 static cg_server_t *srv;
 static int port;
@@ -50,11 +50,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.limits.peer_handshake_burst = 1000000;
     cfg.limits.peer_handshake_rate = 1000000;
     cfg.limits.peer_max_sessions = 1000000;
-    cg_bus_limits_t bl = {1024, 1 << 20};
-    bus = cg_bus_create(&bl);
+    cg_handoff_limits_t bl = {1024, 1 << 20};
+    handoff = cg_handoff_create(&bl);
     bayeux = cg_bayeux_create(&cfg);
-    srv = cg_server_create(&cfg, bayeux, bus);
-    if (!bus || !bayeux || !srv) {
+    srv = cg_server_create(&cfg, bayeux, handoff);
+    if (!handoff || !bayeux || !srv) {
         fprintf(stderr, "fuzz_http: cannot start the server\n");
         abort();
     }

@@ -131,7 +131,7 @@ test('leader down 10 s while producing, then a leader move: exactly once, in ord
 test('a burst larger than the bus bound pauses consumption and loses nothing', async () => {
   // 3,000 messages through a bus of 32: ~100 pause/resume cycles, each one a fetch round trip
   // to the mock cluster, which is slow on a loaded 2-core machine.
-  const {mock, gw} = await setup(['burst:2'], {bus: {max_messages: 32, max_bytes: 65536}});
+  const {mock, gw} = await setup(['burst:2'], {handoff: {max_messages: 32, max_bytes: 65536}});
   await waitStats(gw, (s) => connector(s, 'kafka')?.assigned_partitions === 2, 10000, 'assignment');
   const {inbox, c} = await client(gw, '/burst/*');
   const N = 3000;

@@ -1,5 +1,5 @@
 #include "../cg_test.h"
-#include "bus.h"
+#include "handoff.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,7 +12,7 @@
 enum { N = 200000 };
 
 typedef struct shared {
-    cg_bus_t *bus;
+    cg_handoff_t *handoff;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int wakeups_pending;
@@ -50,9 +50,9 @@ static void *producer(void *arg)
     char buf[32];
     for (long i = 0; i < N; i++) {
         int n = snprintf(buf, sizeof(buf), "%ld", i);
-        while (cg_bus_push(s->bus, "/t", buf, (size_t)n) == CG_BUS_EFULL) {
+        while (cg_handoff_push(s->handoff, "/t", buf, (size_t)n) == CG_HANDOFF_EFULL) {
             s->fulls++;
-            cg_bus_wait_space(s->bus, 1000);
+            cg_handoff_wait_space(s->handoff, 1000);
         }
     }
     return NULL;
@@ -64,19 +64,19 @@ static void test_two_threads(void)
     memset(&s, 0, sizeof(s));
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.cond, NULL);
-    cg_bus_limits_t lim = {.max_messages = 1000, .max_bytes = 1 << 20};
-    s.bus = cg_bus_create(&lim);
-    cg_bus_set_waker(s.bus, waker, &s);
+    cg_handoff_limits_t lim = {.max_messages = 1000, .max_bytes = 1 << 20};
+    s.handoff = cg_handoff_create(&lim);
+    cg_handoff_set_waker(s.handoff, waker, &s);
     pthread_t t;
     pthread_create(&t, NULL, producer, &s);
-    cg_bus_handler_t h = {.publish = on_publish, .arg = &s};
+    cg_handoff_handler_t h = {.publish = on_publish, .arg = &s};
     while (s.received < N) {
         pthread_mutex_lock(&s.lock);
         while (!s.wakeups_pending)
             pthread_cond_wait(&s.cond, &s.lock);
         s.wakeups_pending = 0;
         pthread_mutex_unlock(&s.lock);
-        if (cg_bus_drain(s.bus, &h) > 0)
+        if (cg_handoff_drain(s.handoff, &h) > 0)
             s.drains_with_data++;
     }
     pthread_join(t, NULL);
@@ -88,10 +88,10 @@ static void test_two_threads(void)
     CHECK(atomic_load(&s.wakes) == s.drains_with_data);
     CHECK(s.drains_with_data < N);
     size_t m, b;
-    cg_bus_fill(s.bus, &m, &b);
+    cg_handoff_fill(s.handoff, &m, &b);
     CHECK(m == 0 && b == 0);
     fprintf(stderr, "  %d messages, %d wakes, %d times full\n", N, atomic_load(&s.wakes), s.fulls);
-    cg_bus_destroy(s.bus);
+    cg_handoff_destroy(s.handoff);
 }
 
 static int wake_calls;
@@ -111,23 +111,23 @@ static void count_publish(void *arg, const char *c, const char *d, size_t l)
 /* One wake per empty -> non-empty transition, none for pushes onto a non-empty queue. */
 static void test_wakes_merge(void)
 {
-    cg_bus_limits_t lim = {.max_messages = 100, .max_bytes = 1 << 16};
-    cg_bus_t *bus = cg_bus_create(&lim);
-    cg_bus_set_waker(bus, count_wake, NULL);
-    cg_bus_handler_t h = {.publish = count_publish};
+    cg_handoff_limits_t lim = {.max_messages = 100, .max_bytes = 1 << 16};
+    cg_handoff_t *handoff = cg_handoff_create(&lim);
+    cg_handoff_set_waker(handoff, count_wake, NULL);
+    cg_handoff_handler_t h = {.publish = count_publish};
     wake_calls = published = 0;
     for (int i = 0; i < 10; i++)
-        CHECK(cg_bus_push(bus, "/w", "x", 1) == 0);
+        CHECK(cg_handoff_push(handoff, "/w", "x", 1) == 0);
     CHECK(wake_calls == 1);
-    CHECK(cg_bus_drain(bus, &h) == 10);
+    CHECK(cg_handoff_drain(handoff, &h) == 10);
     CHECK(published == 10);
-    CHECK(cg_bus_drain(bus, &h) == 0);
+    CHECK(cg_handoff_drain(handoff, &h) == 0);
     CHECK(wake_calls == 1);
-    CHECK(cg_bus_push(bus, "/w", "y", 1) == 0);
-    CHECK(cg_bus_push(bus, "/w", "z", 1) == 0);
+    CHECK(cg_handoff_push(handoff, "/w", "y", 1) == 0);
+    CHECK(cg_handoff_push(handoff, "/w", "z", 1) == 0);
     CHECK(wake_calls == 2);
-    CHECK(cg_bus_drain(bus, &h) == 2);
-    cg_bus_destroy(bus);
+    CHECK(cg_handoff_drain(handoff, &h) == 2);
+    cg_handoff_destroy(handoff);
 }
 
 static int calls;
@@ -144,27 +144,27 @@ static void noop_publish(void *arg, const char *c, const char *d, size_t l)
 
 static void test_bounds_and_close(void)
 {
-    cg_bus_limits_t lim = {.max_messages = 3, .max_bytes = 100};
-    cg_bus_t *bus = cg_bus_create(&lim);
-    CHECK(cg_bus_push(bus, "/a", "1", 1) == 0);
-    CHECK(cg_bus_push(bus, "/a", "2", 1) == 0);
-    CHECK(cg_bus_push(bus, "/a", "3", 1) == 0);
-    CHECK(cg_bus_push(bus, "/a", "4", 1) == CG_BUS_EFULL);
-    CHECK(cg_bus_call(bus, count_call, NULL) == 0); /* calls are never refused */
-    CHECK(!cg_bus_wait_space(bus, 10));
-    cg_bus_handler_t h = {.publish = noop_publish};
-    CHECK(cg_bus_drain(bus, &h) == 4);
+    cg_handoff_limits_t lim = {.max_messages = 3, .max_bytes = 100};
+    cg_handoff_t *handoff = cg_handoff_create(&lim);
+    CHECK(cg_handoff_push(handoff, "/a", "1", 1) == 0);
+    CHECK(cg_handoff_push(handoff, "/a", "2", 1) == 0);
+    CHECK(cg_handoff_push(handoff, "/a", "3", 1) == 0);
+    CHECK(cg_handoff_push(handoff, "/a", "4", 1) == CG_HANDOFF_EFULL);
+    CHECK(cg_handoff_call(handoff, count_call, NULL) == 0); /* calls are never refused */
+    CHECK(!cg_handoff_wait_space(handoff, 10));
+    cg_handoff_handler_t h = {.publish = noop_publish};
+    CHECK(cg_handoff_drain(handoff, &h) == 4);
     CHECK(calls == 1);
-    CHECK(cg_bus_wait_space(bus, 10));
+    CHECK(cg_handoff_wait_space(handoff, 10));
     /* byte bound: a message bigger than the bound passes alone, not behind another */
     char big[200];
     memset(big, 'x', sizeof(big));
-    CHECK(cg_bus_push(bus, "/a", big, sizeof(big)) == 0);
-    CHECK(cg_bus_push(bus, "/a", "1", 1) == CG_BUS_EFULL);
-    cg_bus_close(bus);
-    CHECK(cg_bus_push(bus, "/a", "1", 1) == CG_BUS_ECLOSED);
-    CHECK(!cg_bus_wait_space(bus, 10));
-    cg_bus_destroy(bus); /* frees the queued message */
+    CHECK(cg_handoff_push(handoff, "/a", big, sizeof(big)) == 0);
+    CHECK(cg_handoff_push(handoff, "/a", "1", 1) == CG_HANDOFF_EFULL);
+    cg_handoff_close(handoff);
+    CHECK(cg_handoff_push(handoff, "/a", "1", 1) == CG_HANDOFF_ECLOSED);
+    CHECK(!cg_handoff_wait_space(handoff, 10));
+    cg_handoff_destroy(handoff); /* frees the queued message */
 }
 
 int main(void)
