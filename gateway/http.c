@@ -165,7 +165,9 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
     const cg_config_t *cfg = pss->env->cfg;
     bool first = pss->body_seen == 0;
     pss->body_seen += len;
-    if (first && len >= 5 && !memcmp(in, "POST ", 5) && pss->state != HTTP_READING)
+    /* "POST " or, for a short declared length, its start: no Bayeux or chunked body starts so */
+    bool own_header = first && len > 0 && !memcmp(in, "POST ", len < 5 ? len : 5);
+    if (own_header && pss->state != HTTP_READING)
         return -1; /* the lws pipelining loop below, on a request already answered */
     if (pss->state != HTTP_READING)
         return 0;
@@ -189,7 +191,7 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
         log_peer(pss, "malformed chunked body");
         return cg_http_respond_error(pss, 400, "400::malformed chunked body") < 0 ? -1 : 0;
     }
-    if (first && len >= 5 && !memcmp(in, "POST ", 5)) {
+    if (own_header) {
         /* libwebsockets 4.1.6 hands a POST pipelined behind another request on the connection
          * its own header bytes as body, then loops on the rest forever (PLATFORM.md). This is
          * that case (a Bayeux body never starts so): answer it and close, before the loop. */
