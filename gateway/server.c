@@ -313,28 +313,37 @@ static void lws_log_to_cg(int level, const char *line)
     cg_log(l, "lws", "%s", line);
 }
 
+#ifndef CG_INSTALL_DATADIR
+#define CG_INSTALL_DATADIR "/usr/local/share/cometgate"
+#endif
+
 /* A relative static_dir is looked up from the working directory, then beside the binary
- * (build/cometgate finds ../web), so the gateway serves its pages wherever it is started. */
+ * (build/cometgate finds ../web), then in the data directory `cmake --install` filled
+ * (CG_INSTALL_DATADIR/web), so the gateway serves its pages wherever it is started. */
 static bool resolve_static_dir(const char *dir, char *out)
 {
     if (realpath(dir, out))
         return true;
     if (dir[0] == '/')
         return false;
+    char candidate[PATH_MAX + 300];
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return false;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return false;
-    *slash = '\0';
-    char candidate[PATH_MAX + 300];
-    snprintf(candidate, sizeof(candidate), "%s/../%s", exe, dir);
-    if (realpath(candidate, out))
-        return true;
-    snprintf(candidate, sizeof(candidate), "%s/%s", exe, dir);
+    char *slash = NULL;
+    if (n > 0) {
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+    }
+    if (slash) {
+        *slash = '\0';
+        snprintf(candidate, sizeof(candidate), "%s/../%s", exe, dir);
+        if (realpath(candidate, out))
+            return true;
+        snprintf(candidate, sizeof(candidate), "%s/%s", exe, dir);
+        if (realpath(candidate, out))
+            return true;
+    }
+    snprintf(candidate, sizeof(candidate), "%s/%s", CG_INSTALL_DATADIR, dir);
     return realpath(candidate, out) != NULL;
 }
 

@@ -17,7 +17,7 @@ echo "== tests"
 (cd build && ctest --output-on-failure -j1) || status=1
 
 echo "== build and tests with AddressSanitizer + UndefinedBehaviorSanitizer"
-CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCG_SANITIZE=ON -DCG_FUZZ=ON >/dev/null
+CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCG_WERROR=ON -DCG_SANITIZE=ON -DCG_FUZZ=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
