@@ -1,5 +1,8 @@
 #include "buf.h"
 
+#include "alloc.h"
+#include "log.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,17 +33,14 @@ int cg_buf_reserve(cg_buf_t *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
         return 0;
-    /* Sizes can come from the network: no wrap-around in need, cap * 2 or headroom + cap. */
-    if (extra > SIZE_MAX / 2 - b->headroom - b->len)
-        return -1;
+    /* No wrap-around in need, cap * 2 or headroom + cap. Sizes from the network are checked
+     * against the configured limits before they get here: a size this large is a bug. */
+    CG_ASSERT(extra <= SIZE_MAX / 2 - b->headroom - b->len);
     size_t need = b->len + extra;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->base, b->headroom + cap);
-    if (!p)
-        return -1;
-    b->base = p;
+    b->base = cg_realloc(b->base, b->headroom + cap);
     b->cap = cap;
     return 0;
 }
@@ -51,8 +51,7 @@ int cg_buf_append(cg_buf_t *b, const void *p, size_t n)
      * memcpy with a NULL pointer is undefined even for 0 bytes, and so is NULL + 0. */
     if (!n)
         return 0;
-    if (cg_buf_reserve(b, n))
-        return -1;
+    cg_buf_reserve(b, n);
     memcpy(b->base + b->headroom + b->len, p, n);
     b->len += n;
     return 0;
@@ -69,8 +68,8 @@ int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || cg_buf_reserve(b, (size_t)n + 1))
-        return -1;
+    CG_ASSERT(n >= 0); /* only an invalid format or a result over INT_MAX: bugs */
+    cg_buf_reserve(b, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(b->base + b->headroom + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -81,10 +80,9 @@ int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
 int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    if (n > SIZE_MAX - 2 || cg_buf_reserve(b, n + 2))
-        return -1;
-    if (cg_buf_append(b, "\"", 1))
-        return -1;
+    CG_ASSERT(n <= SIZE_MAX - 2);
+    cg_buf_reserve(b, n + 2);
+    cg_buf_append(b, "\"", 1);
     if (!n) /* s may be NULL: no arithmetic on it */
         return cg_buf_append(b, "\"", 1);
     size_t run = 0;
@@ -92,19 +90,16 @@ int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        if (cg_buf_append(b, s + run, i - run))
-            return -1;
+        cg_buf_append(b, s + run, i - run);
         char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
         if (c == '"' || c == '\\') {
             esc[1] = (char)c;
             esc[2] = 0;
         }
-        if (cg_buf_append_str(b, esc))
-            return -1;
+        cg_buf_append_str(b, esc);
         run = i + 1;
     }
-    if (cg_buf_append(b, s + run, n - run))
-        return -1;
+    cg_buf_append(b, s + run, n - run);
     return cg_buf_append(b, "\"", 1);
 }
 

@@ -18,7 +18,9 @@ static inline char *cg_buf_data(const cg_buf_t *b)
 {
     return b->base ? b->base + b->headroom : NULL;
 }
-/* Return 0, or -1 when out of memory or a size would wrap around (the buffer is left unchanged).
+/* These return 0, always: out of memory aborts (alloc.h), and so does a size that would wrap
+ * around (CG_ASSERT: sizes from the network are checked against limits before they get here).
+ * The int stays until every caller has dropped its check; new code may ignore the result.
  * An empty piece may be given as (NULL, 0); cg_buf_data is NULL until the first allocation. */
 int cg_buf_reserve(cg_buf_t *b, size_t extra);
 int cg_buf_append(cg_buf_t *b, const void *p, size_t n);
