@@ -1,4 +1,5 @@
 #include "bayeux.h"
+#include "alloc.h"
 #include "channel.h"
 #include "log.h"
 #include "session_priv.h"
@@ -164,9 +165,7 @@ static browser_t *browser_get(cg_bayeux_t *b, const char *id, bool create)
     browser_t *br = cg_strmap_get(b->browsers, id, strlen(id));
     if (br || !create)
         return br;
-    br = calloc(1, sizeof(*br));
-    if (!br)
-        return NULL;
+    br = cg_calloc(1, sizeof(*br));
     snprintf(br->id, sizeof(br->id), "%s", id);
     if (cg_strmap_put(b->browsers, br->id, strlen(br->id), br)) {
         free(br);
@@ -206,8 +205,7 @@ static peer_t *peer_get(cg_bayeux_t *b, const char *addr)
     peer_t *p = cg_strmap_get(b->peers, addr, len);
     if (p)
         return p;
-    p = calloc(1, sizeof(*p));
-    CG_ASSERT(p != NULL);
+    p = cg_calloc(1, sizeof(*p));
     snprintf(p->addr, sizeof(p->addr), "%s", addr);
     p->tokens = (double)b->cfg->limits.peer_handshake_burst;
     p->refill_ms = cg_now_ms();
@@ -287,9 +285,7 @@ static void session_hold(cg_bayeux_t *b, cg_session_t *s, cg_conn_t *c)
 
 static cg_session_t *session_create(cg_bayeux_t *b, const cg_request_info_t *info, peer_t *peer)
 {
-    cg_session_t *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
+    cg_session_t *s = cg_calloc(1, sizeof(*s));
     do {
         random_id(b, s->id, CG_SESSION_ID_LEN);
     } while (cg_strmap_get(b->sessions, s->id, CG_SESSION_ID_LEN));
@@ -533,11 +529,8 @@ static void deliver(void *subscriber, void *arg)
         s->doomed = true;
         b->stats.queue_drops++;
         if (b->ndoomed == b->doomed_cap) {
-            size_t cap = b->doomed_cap ? b->doomed_cap * 2 : 16;
-            cg_session_t **d = realloc(b->doomed, cap * sizeof(*d));
-            CG_ASSERT(d != NULL);
-            b->doomed = d;
-            b->doomed_cap = cap;
+            b->doomed_cap = b->doomed_cap ? b->doomed_cap * 2 : 16;
+            b->doomed = cg_realloc(b->doomed, b->doomed_cap * sizeof(*b->doomed));
         }
         b->doomed[b->ndoomed++] = s;
         return;
@@ -607,14 +600,12 @@ void cg_bayeux_publish_data(cg_bayeux_t *b, const char *channel, const char *dat
     cg_frame_release(f);
 }
 
-/* Offers a client publish to the outbound hook. 1 claimed, 0 not, -1 out of memory. */
+/* Offers a client publish to the outbound hook. 1 claimed, 0 not. */
 static int claim_outbound(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, const char *channel,
                           const char *id, const char *data, size_t len)
 {
     size_t clen = strlen(channel);
-    cg_pending_t *p = calloc(1, sizeof(*p) + clen + 1);
-    if (!p)
-        return -1;
+    cg_pending_t *p = cg_calloc(1, sizeof(*p) + clen + 1);
     memcpy(p->channel, channel, clen + 1);
     memcpy(p->client_id, s->id, sizeof(p->client_id));
     snprintf(p->id, sizeof(p->id), "%s", id);
@@ -1014,9 +1005,7 @@ int cg_bayeux_handle(cg_bayeux_t *b, cg_conn_t *conn, const cg_request_info_t *i
 
 cg_bayeux_t *cg_bayeux_create(const cg_config_t *cfg)
 {
-    cg_bayeux_t *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
+    cg_bayeux_t *b = cg_calloc(1, sizeof(*b));
     b->cfg = cfg;
     b->sessions = cg_strmap_create();
     b->browsers = cg_strmap_create();

@@ -1,4 +1,5 @@
 #include "channel.h"
+#include "alloc.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -95,14 +96,8 @@ bool cg_channel_matches(const char *pattern, const char *name)
 
 cg_channel_index_t *cg_channel_index_create(void)
 {
-    cg_channel_index_t *idx = calloc(1, sizeof(*idx));
-    if (!idx)
-        return NULL;
+    cg_channel_index_t *idx = cg_calloc(1, sizeof(*idx));
     idx->channels = cg_strmap_create();
-    if (!idx->channels) {
-        free(idx);
-        return NULL;
-    }
     return idx;
 }
 
@@ -120,41 +115,23 @@ cg_subscription_t *cg_channel_subscribe(cg_channel_index_t *idx, const char *nam
     size_t len = strlen(name);
     channel_t *ch = cg_strmap_get(idx->channels, name, len);
     if (!ch) {
-        ch = calloc(1, sizeof(*ch) + len + 1);
-        if (!ch)
-            return NULL;
+        ch = cg_calloc(1, sizeof(*ch) + len + 1);
         memcpy(ch->name, name, len + 1);
         ch->namelen = len;
-        if (cg_strmap_put(idx->channels, ch->name, len, ch)) {
-            free(ch);
-            return NULL;
-        }
+        int put = cg_strmap_put(idx->channels, ch->name, len, ch);
+        CG_ASSERT(put == 0); /* the name was not found above */
     }
     if (ch->nsubs == ch->cap) {
-        size_t cap = ch->cap ? ch->cap * 2 : 4;
-        cg_subscription_t **subs = realloc(ch->subs, cap * sizeof(*subs));
-        if (!subs)
-            goto fail;
-        ch->subs = subs;
-        ch->cap = cap;
+        ch->cap = ch->cap ? ch->cap * 2 : 4;
+        ch->subs = cg_realloc(ch->subs, ch->cap * sizeof(*ch->subs));
     }
-    cg_subscription_t *sub = malloc(sizeof(*sub));
-    if (!sub)
-        goto fail;
+    cg_subscription_t *sub = cg_malloc(sizeof(*sub));
     sub->channel = ch;
     sub->subscriber = subscriber;
     sub->slot = ch->nsubs;
     ch->subs[ch->nsubs++] = sub;
     idx->nsubs++;
     return sub;
-
-fail:
-    if (ch->nsubs == 0) {
-        cg_strmap_remove(idx->channels, ch->name, ch->namelen);
-        free(ch->subs);
-        free(ch);
-    }
-    return NULL;
 }
 
 void cg_channel_unsubscribe(cg_channel_index_t *idx, cg_subscription_t *sub)
@@ -200,9 +177,7 @@ size_t cg_channel_publish(cg_channel_index_t *idx, const char *name, cg_channel_
     size_t len = strlen(name);
     size_t n = deliver_to(idx, name, len, deliver, arg);
     char stack[512];
-    char *pat = len + 3 <= sizeof(stack) ? stack : malloc(len + 3);
-    if (!pat)
-        return n;
+    char *pat = len + 3 <= sizeof(stack) ? stack : cg_malloc(len + 3);
     memcpy(pat, name, len);
     // Walk the slashes from the last one up: "/a/b/c" tries /a/b/*, /a/b/**, /a/**, /**.
     bool last = true;

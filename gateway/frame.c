@@ -1,4 +1,5 @@
 #include "frame.h"
+#include "alloc.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -12,9 +13,7 @@ struct cg_frame {
 
 cg_frame_t *cg_frame_create(const char *json_object, size_t len)
 {
-    cg_frame_t *f = malloc(sizeof(*f) + CG_FRAME_HEADROOM + len + 2);
-    if (!f)
-        return NULL;
+    cg_frame_t *f = cg_malloc(sizeof(*f) + CG_FRAME_HEADROOM + len + 2);
     f->refs = 1;
     f->len = len;
     char *a = f->bytes + CG_FRAME_HEADROOM;

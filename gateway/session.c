@@ -1,5 +1,6 @@
 #include "session.h"
 #include "session_priv.h"
+#include "alloc.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -34,9 +35,7 @@ int cg_session_enqueue(cg_session_t *s, cg_frame_t *f, size_t max_messages, size
         size_t cap = s->ring_cap ? s->ring_cap * 2 : 8;
         if (cap > max_messages)
             cap = max_messages;
-        cg_frame_t **ring = malloc(cap * sizeof(*ring));
-        if (!ring)
-            return -1;
+        cg_frame_t **ring = cg_malloc(cap * sizeof(*ring));
         for (size_t i = 0; i < s->count; i++)
             ring[i] = s->ring[(s->head + i) % s->ring_cap];
         free(s->ring);
@@ -89,12 +88,8 @@ cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name)
 int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub)
 {
     if (s->nsubs == s->subs_cap) {
-        size_t cap = s->subs_cap ? s->subs_cap * 2 : 2;
-        cg_subscription_t **subs = realloc(s->subs, cap * sizeof(*subs));
-        if (!subs)
-            return -1;
-        s->subs = subs;
-        s->subs_cap = cap;
+        s->subs_cap = s->subs_cap ? s->subs_cap * 2 : 2;
+        s->subs = cg_realloc(s->subs, s->subs_cap * sizeof(*s->subs));
     }
     s->subs[s->nsubs++] = sub;
     s->sub_bytes += CG_SUBSCRIPTION_COST(strlen(cg_subscription_name(sub)));
@@ -176,12 +171,8 @@ void cg_conn_free(cg_conn_t *c)
 int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f)
 {
     if (c->nframes == c->frames_cap) {
-        size_t cap = c->frames_cap ? c->frames_cap * 2 : 8;
-        cg_frame_t **fr = realloc(c->frames, cap * sizeof(*fr));
-        if (!fr)
-            return -1;
-        c->frames = fr;
-        c->frames_cap = cap;
+        c->frames_cap = c->frames_cap ? c->frames_cap * 2 : 8;
+        c->frames = cg_realloc(c->frames, c->frames_cap * sizeof(*c->frames));
     }
     c->frames[c->nframes++] = f;
     return 0;
