@@ -1,6 +1,5 @@
 #include "connectors_config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
@@ -10,103 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../gateway/alloc.h"
 #include "../gateway/channel.h"
+
+_Static_assert(sizeof(cg_kafka_start_t) == sizeof(int) && sizeof(cg_format_t) == sizeof(int),
+               "ENUM settings write an int");
 
 const char *cg_kafka_start_name(cg_kafka_start_t s)
 {
     return s == CG_START_EARLIEST ? "earliest" : s == CG_START_COMMITTED ? "committed" : "latest";
 }
 
-typedef struct loader {
-    const char *file;
-    cg_config_report_fn report;
-    void *arg;
-    int errors;
-    int64_t default_max_size;
-} loader_t;
-
-static void problem(loader_t *l, int line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void problem(loader_t *l, int line, const char *key, const char *fmt, ...)
-{
-    char msg[512], full[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "%s:%d: %s: %s", l->file, line, key, msg);
-    l->errors++;
-    if (l->report)
-        l->report(l->arg, full);
-}
-
-/* ---- scalar helpers ------------------------------------------------------------------------- */
-
-static const char *scalar(loader_t *l, const cg_yaml_node_t *v, const char *key)
-{
-    if (v->type != CG_YAML_SCALAR) {
-        problem(l, v->line, key, "expected a single value, not a %s",
-                v->type == CG_YAML_MAP ? "mapping" : "list");
-        return NULL;
-    }
-    return v->scalar;
-}
-
-static int get_string(loader_t *l, const cg_yaml_node_t *v, const char *key, char **out)
-{
-    const char *s = scalar(l, v, key);
-    if (!s)
-        return -1;
-    if (!*s) {
-        problem(l, v->line, key, "must not be empty");
-        return -1;
-    }
-    free(*out);
-    *out = strdup(s);
-    return 0;
-}
-
-static int get_int(loader_t *l, const cg_yaml_node_t *v, const char *key, int64_t lo, int64_t hi,
-                   int64_t *out)
-{
-    const char *s = scalar(l, v, key);
-    if (!s)
-        return -1;
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (v->quoted || errno || end == s || *end) {
-        problem(l, v->line, key, "'%s' is not an integer", s);
-        return -1;
-    }
-    if (x < lo || x > hi) {
-        problem(l, v->line, key, "%lld is out of range [%" PRId64 ", %" PRId64 "]", x, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-static int get_bool(loader_t *l, const cg_yaml_node_t *v, const char *key, bool *out)
-{
-    const char *s = scalar(l, v, key);
-    if (!s)
-        return -1;
-    if (!v->quoted && (!strcmp(s, "true") || !strcmp(s, "yes")))
-        *out = true;
-    else if (!v->quoted && (!strcmp(s, "false") || !strcmp(s, "no")))
-        *out = false;
-    else {
-        problem(l, v->line, key, "'%s' is not true or false", s);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- kafka ---------------------------------------------------------------------------------- */
 
-/* librdkafka properties cometgate sets itself: a value in kafka.client would break a guarantee. */
+/* librdkafka properties cometgate sets itself: a value in a property map would break a guarantee.
+ */
 static const char *const kafka_reserved[] = {"bootstrap.servers",
                                              "metadata.broker.list",
                                              "group.id",
@@ -116,172 +33,248 @@ static const char *const kafka_reserved[] = {"bootstrap.servers",
                                              "delivery.timeout.ms",
                                              NULL};
 
-static void load_kafka(loader_t *l, const cg_yaml_node_t *sec, cg_kafka_config_t *k)
+#define ROLE_C 1u
+#define ROLE_P 2u
+
+/* Which roles a librdkafka property applies to (ROLE_C|ROLE_P for both, 0 unknown), read once
+ * from librdkafka's own property table: it is the authority, as for names and values. */
+static unsigned kafka_property_roles(const char *name)
 {
-    k->enabled = true;
-    k->start = CG_START_LATEST;
-    k->metadata_refresh_ms = 5000;
-    k->produce_timeout_ms = 5000;
-    if (sec->type != CG_YAML_MAP) {
-        problem(l, sec->line, "kafka", "expected a mapping");
-        return;
+    static char *table;
+    if (!table) {
+        size_t len = 0;
+        FILE *f = open_memstream(&table, &len);
+        if (!f)
+            return ROLE_C | ROLE_P;
+        rd_kafka_conf_properties_show(f);
+        fclose(f);
     }
-    bool have_bootstrap = false;
-    for (size_t i = 0; i < sec->count; i++) {
-        const char *key = sec->keys[i];
-        const cg_yaml_node_t *v = sec->items[i];
-        char dotted[160];
-        snprintf(dotted, sizeof(dotted), "kafka.%s", key);
-        if (!strcmp(key, "bootstrap_servers")) {
-            have_bootstrap = get_string(l, v, dotted, &k->bootstrap_servers) == 0;
-        } else if (!strcmp(key, "group_id")) {
-            get_string(l, v, dotted, &k->group_id);
-        } else if (!strcmp(key, "start")) {
-            const char *s = scalar(l, v, dotted);
-            if (!s)
-                continue;
-            if (!strcmp(s, "latest"))
-                k->start = CG_START_LATEST;
-            else if (!strcmp(s, "earliest"))
-                k->start = CG_START_EARLIEST;
-            else if (!strcmp(s, "committed"))
-                k->start = CG_START_COMMITTED;
-            else
-                problem(l, v->line, dotted, "'%s' is not one of latest, earliest, committed", s);
-        } else if (!strcmp(key, "metadata_refresh_ms")) {
-            get_int(l, v, dotted, 100, 3600000, &k->metadata_refresh_ms);
-        } else if (!strcmp(key, "produce_timeout_ms")) {
-            get_int(l, v, dotted, 100, 300000, &k->produce_timeout_ms);
-        } else if (!strcmp(key, "client")) {
-            if (v->type != CG_YAML_MAP) {
-                problem(l, v->line, dotted, "expected a mapping of librdkafka properties");
-                continue;
+    unsigned roles = 0;
+    size_t n = strlen(name);
+    for (const char *line = table; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (!strncmp(line, name, n) && line[n] == ' ') {
+            const char *bar = strchr(line, '|');
+            if (bar && (!end || bar < end)) {
+                const char *scope = bar + 1;
+                while (*scope == ' ')
+                    scope++;
+                roles |= *scope == 'C' ? ROLE_C : *scope == 'P' ? ROLE_P : ROLE_C | ROLE_P;
             }
-            /* Each property is tried on a scratch configuration: librdkafka is the authority on
-             * its names and values. */
-            rd_kafka_conf_t *scratch = rd_kafka_conf_new();
-            k->client = calloc(v->count ? v->count : 1, sizeof(*k->client));
-            for (size_t j = 0; j < v->count; j++) {
-                char prop[256], err[256];
-                snprintf(prop, sizeof(prop), "kafka.client.%s", v->keys[j]);
-                const char *val = scalar(l, v->items[j], prop);
-                if (!val)
-                    continue;
-                bool reserved = false;
-                for (size_t r = 0; kafka_reserved[r]; r++)
-                    reserved |= !strcmp(kafka_reserved[r], v->keys[j]);
-                if (reserved) {
-                    problem(l, v->key_lines[j], prop,
-                            "set by cometgate (use kafka.bootstrap_servers, kafka.group_id, "
-                            "kafka.produce_timeout_ms)");
-                    continue;
-                }
-                if (rd_kafka_conf_set(scratch, v->keys[j], val, err, sizeof(err)) !=
-                    RD_KAFKA_CONF_OK) {
-                    problem(l, v->key_lines[j], prop, "%s", err);
-                    continue;
-                }
-                k->client[k->nclient].key = strdup(v->keys[j]);
-                k->client[k->nclient].value = strdup(val);
-                k->nclient++;
-            }
-            rd_kafka_conf_destroy(scratch);
-        } else {
-            problem(l, sec->key_lines[i], dotted, "unknown key");
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return roles ? roles : ROLE_C | ROLE_P;
+}
+
+/* One entry of kafka.client, kafka.consumer or kafka.producer. */
+static int check_kafka_property(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    (void)obj;
+    for (size_t r = 0; kafka_reserved[r]; r++) {
+        if (!strcmp(kafka_reserved[r], val->name)) {
+            cg_settings_problem(st, val->v->line, val->key,
+                                "set by cometgate (use kafka.bootstrap_servers, kafka.group_id, "
+                                "kafka.produce_timeout_ms)");
+            return -1;
         }
     }
-    if (!have_bootstrap && !k->bootstrap_servers)
-        problem(l, sec->line, "kafka.bootstrap_servers", "required");
-    if (!k->group_id) {
-        char host[128] = "node";
-        gethostname(host, sizeof(host) - 1);
-        char g[200];
-        snprintf(g, sizeof(g), "cometgate-%s", host);
-        k->group_id = strdup(g);
+    char err[256];
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    rd_kafka_conf_res_t res =
+        rd_kafka_conf_set(scratch, val->name, val->v->scalar, err, sizeof(err));
+    rd_kafka_conf_destroy(scratch);
+    if (res != RD_KAFKA_CONF_OK) {
+        cg_settings_problem(st, val->v->line, val->key, "%s", err);
+        return -1;
     }
+    unsigned roles = kafka_property_roles(val->name);
+    unsigned want = !strcmp(val->s->key, "consumer")   ? ROLE_C
+                    : !strcmp(val->s->key, "producer") ? ROLE_P
+                                                       : ROLE_C | ROLE_P;
+    if ((roles & want) == want)
+        return 0;
+    const char *role = roles == ROLE_C ? "consumer" : "producer";
+    cg_settings_problem(st, val->v->line, val->key,
+                        "a %s property: put it under kafka.%s: (kafka.client: is given to the "
+                        "consumer and the producer)",
+                        role, role);
+    return -1;
+}
+
+#define KOFF(f) offsetof(cg_kafka_config_t, f)
+#define KMAP(k, f, dc)                                                                             \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_MAP, .offset = KOFF(f), .check = check_kafka_property,        \
+        .doc = dc                                                                                  \
+    }
+
+static const cg_setting_choice_t kafka_starts[] = {{"latest", CG_START_LATEST},
+                                                   {"earliest", CG_START_EARLIEST},
+                                                   {"committed", CG_START_COMMITTED},
+                                                   {NULL, 0}};
+
+static const cg_setting_t kafka_settings[] = {
+    {.key = "bootstrap_servers",
+     .type = CG_SETTING_STRING,
+     .offset = KOFF(bootstrap_servers),
+     .flags = CG_SETTING_NONEMPTY | CG_SETTING_REQUIRED,
+     .doc = "host:port,host:port"},
+    {.key = "group_id",
+     .type = CG_SETTING_STRING,
+     .offset = KOFF(group_id),
+     .flags = CG_SETTING_NONEMPTY,
+     .doc = "offset commits; one per gateway node"},
+    {.key = "start",
+     .type = CG_SETTING_ENUM,
+     .offset = KOFF(start),
+     .sdef = "latest",
+     .choices = kafka_starts,
+     .doc = "where a partition starts when first assigned"},
+    {.key = "metadata_refresh_ms",
+     .type = CG_SETTING_DURATION,
+     .offset = KOFF(metadata_refresh_ms),
+     .def = 5000,
+     .min = 100,
+     .max = 3600000,
+     .doc = "how soon new topics and partitions are seen"},
+    {.key = "produce_timeout_ms",
+     .type = CG_SETTING_DURATION,
+     .offset = KOFF(produce_timeout_ms),
+     .def = 5000,
+     .min = 100,
+     .max = 300000,
+     .doc = "outbound: message.timeout.ms"},
+    KMAP("client", client_props, "librdkafka properties for the consumer and the producer"),
+    KMAP("consumer", consumer, "librdkafka properties for the consumer only"),
+    KMAP("producer", producer, "librdkafka properties for the producer only"),
+};
+
+static const cg_settings_table_t kafka_table = {
+    .name = "kafka",
+    .settings = kafka_settings,
+    .count = sizeof(kafka_settings) / sizeof(kafka_settings[0]),
+    .dotted_hint = "a librdkafka property goes under kafka.client:, kafka.consumer: or "
+                   "kafka.producer:",
+};
+
+static const cg_kv_list_t *role_props(const cg_kafka_config_t *k, cg_kafka_role_t role)
+{
+    return role == CG_KAFKA_CONSUMER ? &k->consumer : &k->producer;
+}
+
+int cg_kafka_conf_apply(const cg_kafka_config_t *k, cg_kafka_role_t role, rd_kafka_conf_t *conf,
+                        char *err, size_t errlen)
+{
+    const cg_kv_list_t *lists[] = {&k->client_props, role_props(k, role)};
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < lists[l]->n; i++)
+            if (rd_kafka_conf_set(conf, lists[l]->items[i].key, lists[l]->items[i].value, err,
+                                  errlen) != RD_KAFKA_CONF_OK)
+                return -1;
+    return 0;
+}
+
+bool cg_kafka_conf_has(const cg_kafka_config_t *k, cg_kafka_role_t role, const char *name)
+{
+    const cg_kv_list_t *lists[] = {&k->client_props, role_props(k, role)};
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < lists[l]->n; i++)
+            if (!strcmp(lists[l]->items[i].key, name))
+                return true;
+    return false;
 }
 
 /* ---- mqtt ----------------------------------------------------------------------------------- */
 
-static void load_mqtt(loader_t *l, const cg_yaml_node_t *sec, cg_mqtt_config_t *m)
+static int check_mqtt_uri(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
 {
-    m->enabled = true;
-    m->version = 4;
-    m->qos = 1;
-    m->clean_session = true;
-    m->keepalive_s = 30;
-    m->connect_timeout_s = 5;
-    m->reconnect_min_s = 1;
-    m->reconnect_max_s = 4;
-    m->publish_timeout_ms = 5000;
-    if (sec->type != CG_YAML_MAP) {
-        problem(l, sec->line, "mqtt", "expected a mapping");
-        return;
-    }
-    for (size_t i = 0; i < sec->count; i++) {
-        const char *key = sec->keys[i];
-        const cg_yaml_node_t *v = sec->items[i];
-        char dotted[160];
-        snprintf(dotted, sizeof(dotted), "mqtt.%s", key);
-        if (!strcmp(key, "uri")) {
-            if (get_string(l, v, dotted, &m->uri))
-                continue;
-            if (strncmp(m->uri, "tcp://", 6) && strncmp(m->uri, "mqtt://", 7) &&
-                strncmp(m->uri, "ssl://", 6) && strncmp(m->uri, "mqtts://", 8) &&
-                strncmp(m->uri, "ws://", 5) && strncmp(m->uri, "wss://", 6))
-                problem(l, v->line, dotted,
+    (void)obj;
+    static const char *const schemes[] = {"tcp://",   "mqtt://", "ssl://",
+                                          "mqtts://", "ws://",   "wss://"};
+    const char *uri = val->v->scalar;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (!strncmp(uri, schemes[i], strlen(schemes[i])))
+            return 0;
+    cg_settings_problem(st, val->v->line, val->key,
                         "'%s' is not tcp://HOST:PORT (or mqtt://, ssl://, mqtts://, ws://, wss://)",
-                        m->uri);
-        } else if (!strcmp(key, "client_id")) {
-            get_string(l, v, dotted, &m->client_id);
-        } else if (!strcmp(key, "username")) {
-            get_string(l, v, dotted, &m->username);
-        } else if (!strcmp(key, "password")) {
-            get_string(l, v, dotted, &m->password);
-        } else if (!strcmp(key, "version")) {
-            const char *s = scalar(l, v, dotted);
-            if (!s)
-                continue;
-            if (!strcmp(s, "3.1.1"))
-                m->version = 4;
-            else if (!strcmp(s, "5") || !strcmp(s, "5.0"))
-                m->version = 5;
-            else
-                problem(l, v->line, dotted, "'%s' is not 3.1.1 or 5", s);
-        } else if (!strcmp(key, "qos")) {
-            int64_t q;
-            if (!get_int(l, v, dotted, 0, 1, &q))
-                m->qos = (int)q;
-        } else if (!strcmp(key, "clean_session")) {
-            get_bool(l, v, dotted, &m->clean_session);
-        } else if (!strcmp(key, "keepalive_s")) {
-            get_int(l, v, dotted, 1, 65535, &m->keepalive_s);
-        } else if (!strcmp(key, "connect_timeout_s")) {
-            get_int(l, v, dotted, 1, 600, &m->connect_timeout_s);
-        } else if (!strcmp(key, "reconnect_min_s")) {
-            get_int(l, v, dotted, 1, 3600, &m->reconnect_min_s);
-        } else if (!strcmp(key, "reconnect_max_s")) {
-            get_int(l, v, dotted, 1, 3600, &m->reconnect_max_s);
-        } else if (!strcmp(key, "publish_timeout_ms")) {
-            get_int(l, v, dotted, 100, 300000, &m->publish_timeout_ms);
-        } else {
-            problem(l, sec->key_lines[i], dotted, "unknown key");
-        }
+                        uri);
+    return -1;
+}
+
+#define MOFF(f) offsetof(cg_mqtt_config_t, f)
+#define MSTR(k, f, fl, chk, dc)                                                                    \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_STRING, .offset = MOFF(f), .flags = CG_SETTING_NONEMPTY | fl, \
+        .check = chk, .doc = dc                                                                    \
     }
-    if (!m->uri)
-        problem(l, sec->line, "mqtt.uri", "required");
-    if (m->reconnect_max_s < m->reconnect_min_s)
-        problem(l, sec->line, "mqtt.reconnect_max_s", "smaller than reconnect_min_s");
-    if (!m->client_id) {
-        char host[128] = "node";
-        gethostname(host, sizeof(host) - 1);
-        char id[200];
-        snprintf(id, sizeof(id), "cometgate-%s-%ld", host, (long)getpid());
-        m->client_id = strdup(id);
+#define MSECONDS(k, f, d, lo, hi, dc)                                                              \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_DURATION, .offset = MOFF(f), .def = d, .min = lo, .max = hi,  \
+        .flags = CG_SETTING_SECONDS, .doc = dc                                                     \
     }
+
+static const cg_setting_choice_t mqtt_versions[] = {{"3.1.1", 4}, {"5", 5}, {"5.0", 5}, {NULL, 0}};
+static const cg_setting_choice_t qos_levels[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
+
+static const cg_setting_t mqtt_settings[] = {
+    MSTR("uri", uri, CG_SETTING_REQUIRED, check_mqtt_uri, "tcp://HOST:PORT; ssl:// for TLS"),
+    MSTR("client_id", client_id, 0, NULL, "unique per node"),
+    MSTR("username", username, 0, NULL, NULL),
+    MSTR("password", password, CG_SETTING_SECRET, NULL, NULL),
+    {.key = "version",
+     .type = CG_SETTING_ENUM,
+     .offset = MOFF(version),
+     .sdef = "3.1.1",
+     .choices = mqtt_versions},
+    {.key = "qos",
+     .type = CG_SETTING_ENUM,
+     .offset = MOFF(qos),
+     .sdef = "1",
+     .choices = qos_levels,
+     .doc = "of the subscriptions"},
+    {.key = "clean_session", .type = CG_SETTING_BOOL, .offset = MOFF(clean_session), .def = 1},
+    MSECONDS("keepalive_s", keepalive_s, 30, 1, 65535, NULL),
+    MSECONDS("connect_timeout_s", connect_timeout_s, 5, 1, 600, NULL),
+    MSECONDS("reconnect_min_s", reconnect_min_s, 1, 1, 3600, NULL),
+    MSECONDS("reconnect_max_s", reconnect_max_s, 4, 1, 3600, NULL),
+    {.key = "publish_timeout_ms",
+     .type = CG_SETTING_DURATION,
+     .offset = MOFF(publish_timeout_ms),
+     .def = 5000,
+     .min = 100,
+     .max = 300000,
+     .doc = "outbound: no PUBACK this long fails the publish"},
+};
+
+static const cg_settings_table_t mqtt_table = {
+    .name = "mqtt",
+    .settings = mqtt_settings,
+    .count = sizeof(mqtt_settings) / sizeof(mqtt_settings[0]),
+    .dotted_hint = "paho has no property map: every MQTT setting is one of the keys of mqtt:",
+};
+
+/* "cometgate-<hostname>" followed by `tail`. */
+static char *host_name(const char *tail)
+{
+    char host[128] = "node", id[200];
+    gethostname(host, sizeof(host) - 1);
+    snprintf(id, sizeof(id), "cometgate-%s%s", host, tail);
+    return cg_strdup(id);
 }
 
 /* ---- routes --------------------------------------------------------------------------------- */
+
+/* A route while it is read: the route itself first (cc->routes holds &rl->r, and freeing the
+ * route frees this block), then the YAML nodes whose meaning depends on other keys, kept for the
+ * checks after the whole mapping is read. The nodes are not used after loading. */
+typedef struct route_load {
+    cg_route_t r;
+    const cg_yaml_node_t *source, *channel, *item, *target, *key;
+    const char *source_key, *target_key;
+    int nsources, ntargets;
+    cg_kv_list_t fields;
+} route_load_t;
 
 static void route_free(cg_route_t *r)
 {
@@ -300,18 +293,159 @@ static void route_free(cg_route_t *r)
     }
     free(r->fields);
     free(r->pattern);
-    free(r);
+    free(r); /* the route_load_t it starts */
 }
 
-static int compile(loader_t *l, const cg_yaml_node_t *v, const char *key, unsigned allowed,
+/* kafka, kafka_regex, mqtt: noted, checked once the route is read. */
+static int note_source(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    route_load_t *rl = obj;
+    rl->nsources++;
+    rl->source = val->v;
+    rl->source_key = val->s->key;
+    return cg_settings_scalar(st, val->v, val->key) ? 0 : -1;
+}
+
+static int note_target(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    route_load_t *rl = obj;
+    rl->ntargets++;
+    rl->target = val->v;
+    rl->target_key = val->s->key;
+    return cg_settings_scalar(st, val->v, val->key) ? 0 : -1;
+}
+
+/* channel, item, key: templates whose placeholders depend on the source. */
+static int note_template(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    route_load_t *rl = obj;
+    if (!cg_settings_scalar(st, val->v, val->key))
+        return -1;
+    const cg_yaml_node_t **slot = !strcmp(val->s->key, "channel") ? &rl->channel
+                                  : !strcmp(val->s->key, "item")  ? &rl->item
+                                                                  : &rl->key;
+    *slot = val->v;
+    return 0;
+}
+
+static int check_field_path(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    (void)obj;
+    const char *path = val->v->scalar;
+    char tpl[600], err[128];
+    snprintf(tpl, sizeof(tpl), "{field.%s}", path);
+    cg_template_t probe;
+    if (*path && *val->name && !cg_template_compile(&probe, tpl, CG_TPL_FIELD, err, sizeof(err))) {
+        cg_template_free(&probe);
+        return 0;
+    }
+    cg_template_free(&probe);
+    cg_settings_problem(st, val->v->line, val->key, "'%s' is not a field path (a.b.c)", path);
+    return -1;
+}
+
+static int check_publish_pattern(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    (void)obj;
+    const char *p = val->v->scalar;
+    cg_channel_kind_t kind;
+    if (p[0] != '/' || cg_channel_validate(p, strlen(p), 65536, &kind)) {
+        cg_settings_problem(st, val->v->line, val->key, "'%s' is not a channel or channel pattern",
+                            p);
+        return -1;
+    }
+    if (cg_channel_is_meta(p) || cg_channel_is_service(p) || !strcmp(p, "/**") ||
+        !strcmp(p, "/*")) {
+        cg_settings_problem(st, val->v->line, val->key,
+                            "'%s' would take /meta or /service publishes: name a narrower pattern",
+                            p);
+        return -1;
+    }
+    return 0;
+}
+
+#define ROFF(f) offsetof(route_load_t, f)
+#define IN CG_ROUTE_INBOUND
+#define OUT CG_ROUTE_OUTBOUND
+#define NOTE(k, fn, sc, dc)                                                                        \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_CUSTOM, .scope = sc, .check = fn, .doc = dc                   \
+    }
+
+static const cg_setting_choice_t formats[] = {{"json", CG_FORMAT_JSON},
+                                              {"msgpack", CG_FORMAT_MSGPACK},
+                                              {"text", CG_FORMAT_TEXT},
+                                              {"bytes", CG_FORMAT_BYTES},
+                                              {NULL, 0}};
+
+static const cg_setting_t route_settings[] = {
+    {.key = "name",
+     .type = CG_SETTING_STRING,
+     .offset = ROFF(r.name),
+     .size = sizeof(((cg_route_t *)0)->name),
+     .flags = CG_SETTING_NONEMPTY},
+    NOTE("kafka", note_source, IN, "exact Kafka topic"),
+    NOTE("kafka_regex", note_source, IN, "POSIX extended regex over Kafka topic names"),
+    NOTE("mqtt", note_source, IN, "MQTT topic filter (+, #)"),
+    NOTE("channel", note_template, IN, "channel template"),
+    {.key = "format",
+     .type = CG_SETTING_ENUM,
+     .offset = ROFF(r.format),
+     .scope = IN,
+     .sdef = "json",
+     .choices = formats},
+    NOTE("item", note_template, IN, "item name template"),
+    {.key = "fields",
+     .type = CG_SETTING_MAP,
+     .offset = ROFF(fields),
+     .scope = IN,
+     .flags = CG_SETTING_LIST_OK,
+     .check = check_field_path,
+     .doc = "projection: field paths, or output name: field path"},
+    {.key = "max_size",
+     .type = CG_SETTING_SIZE,
+     .offset = ROFF(r.max_size),
+     .scope = IN,
+     .min = 1,
+     .max = 1073741824,
+     .doc = "payload bytes; default limits.max_message_size"},
+    {.key = "publish",
+     .type = CG_SETTING_STRING,
+     .offset = ROFF(r.pattern),
+     .scope = OUT,
+     .check = check_publish_pattern,
+     .doc = "channel or pattern"},
+    NOTE("to_kafka", note_target, OUT, "Kafka topic template"),
+    NOTE("to_mqtt", note_target, OUT, "MQTT topic template"),
+    NOTE("key", note_template, OUT, "Kafka key template; default {channel}"),
+    {.key = "qos",
+     .type = CG_SETTING_ENUM,
+     .offset = ROFF(r.qos),
+     .scope = OUT,
+     .sdef = "1",
+     .choices = qos_levels},
+    {.key = "retain", .type = CG_SETTING_BOOL, .offset = ROFF(r.retain), .scope = OUT},
+};
+
+static const cg_settings_table_t route_table = {
+    .name = "routes[]",
+    .settings = route_settings,
+    .count = sizeof(route_settings) / sizeof(route_settings[0]),
+};
+
+size_t cg_connectors_config_tables(const cg_settings_table_t *const **out)
+{
+    static const cg_settings_table_t *const tables[] = {&kafka_table, &mqtt_table, &route_table};
+    *out = tables;
+    return sizeof(tables) / sizeof(tables[0]);
+}
+
+static int compile(cg_settings_t *st, const cg_yaml_node_t *v, const char *key, unsigned allowed,
                    cg_template_t *t)
 {
-    const char *s = scalar(l, v, key);
-    if (!s)
-        return -1;
     char err[256];
-    if (cg_template_compile(t, s, allowed, err, sizeof(err))) {
-        problem(l, v->line, key, "bad template '%s': %s", s, err);
+    if (cg_template_compile(t, v->scalar, allowed, err, sizeof(err))) {
+        cg_settings_problem(st, v->line, key, "bad template '%s': %s", v->scalar, err);
         return -1;
     }
     return 0;
@@ -319,7 +453,8 @@ static int compile(loader_t *l, const cg_yaml_node_t *v, const char *key, unsign
 
 /* A channel template must give a valid plain channel whatever the placeholders hold: expand every
  * placeholder as "x" and validate. */
-static void check_channel_template(loader_t *l, const cg_template_t *t, int line, const char *key)
+static void check_channel_template(cg_settings_t *st, const cg_template_t *t, int line,
+                                   const char *key)
 {
     cg_buf_t b;
     cg_buf_init(&b, 0);
@@ -333,229 +468,224 @@ static void check_channel_template(loader_t *l, const cg_template_t *t, int line
     const char *c = cg_buf_data(&b);
     cg_channel_kind_t kind;
     if (c[0] != '/' || cg_channel_validate(c, strlen(c), 65536, &kind) || kind != CG_CHANNEL_PLAIN)
-        problem(l, line, key, "'%s' does not make a valid channel name", t->source);
+        cg_settings_problem(st, line, key, "'%s' does not make a valid channel name", t->source);
     else if (cg_channel_is_meta(c) || cg_channel_is_service(c))
-        problem(l, line, key, "'%s': a bus message cannot go to /meta or /service", t->source);
+        cg_settings_problem(st, line, key, "'%s': a bus message cannot go to /meta or /service",
+                            t->source);
     cg_buf_free(&b);
 }
 
-static const char *const inbound_keys[] = {"name",   "kafka", "kafka_regex", "mqtt",     "channel",
-                                           "format", "item",  "fields",      "max_size", NULL};
-static const char *const outbound_keys[] = {"name", "publish", "to_kafka", "to_mqtt",
-                                            "key",  "qos",     "retain",   NULL};
-
-static bool in_list(const char *const *list, const char *k)
+/* How many levels every topic a filter matches has at least ("a/+" 2), and whether it may have
+ * more (a last # in an MQTT filter, a last ** in a channel pattern). */
+static size_t levels_of(const char *s, const char *open_level, bool *open)
 {
-    for (size_t i = 0; list[i]; i++)
-        if (!strcmp(list[i], k))
-            return true;
-    return false;
+    char buf[1024];
+    const char *levels[64];
+    size_t n = cg_split_levels(s, '/', buf, sizeof(buf), levels, 64);
+    *open = n && !strcmp(levels[n - 1], open_level);
+    return n;
 }
 
-static void load_fields(loader_t *l, cg_route_t *r, const cg_yaml_node_t *v, const char *key)
+/* {N} beyond the levels a route's source or pattern can have: fails on every message. */
+static void check_levels(cg_settings_t *st, const cg_template_t *t, const cg_yaml_node_t *v,
+                         const char *key, const cg_route_t *r)
 {
-    if (v->type == CG_YAML_SCALAR) {
-        problem(l, v->line, key, "expected a list of field paths or a mapping name: path");
+    bool outbound = r->outbound, open;
+    const char *source = outbound ? r->pattern : r->topic;
+    size_t n = levels_of(source, outbound ? "**" : "#", &open);
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (t->parts[i].kind != CG_TP_LEVEL || open || (size_t)t->parts[i].level <= n)
+            continue;
+        cg_settings_problem(st, v->line, key, "{%d}: the %s '%s' has only %zu levels",
+                            t->parts[i].level, outbound ? "channel pattern" : "topic filter",
+                            source, n);
         return;
     }
-    r->fields = calloc(v->count ? v->count : 1, sizeof(*r->fields));
-    for (size_t i = 0; i < v->count; i++) {
-        char k[240];
-        snprintf(k, sizeof(k), "%s[%zu]", key, i);
-        const char *path = scalar(l, v->items[i], k);
-        if (!path)
-            continue;
-        const char *out = v->type == CG_YAML_MAP ? v->keys[i] : path;
-        char err[128];
-        cg_template_t probe;
-        char tpl[600];
-        snprintf(tpl, sizeof(tpl), "{field.%s}", path);
-        if (!*path || !*out || cg_template_compile(&probe, tpl, CG_TPL_FIELD, err, sizeof(err))) {
-            problem(l, v->items[i]->line, k, "'%s' is not a field path (a.b.c)", path);
-            continue;
-        }
-        cg_template_free(&probe);
-        for (size_t j = 0; j < r->nfields; j++)
-            if (!strcmp(r->fields[j].out, out))
-                problem(l, v->items[i]->line, k, "field '%s' is listed twice", out);
-        r->fields[r->nfields].out = strdup(out);
-        r->fields[r->nfields].path = strdup(path);
-        r->nfields++;
-    }
-    if (!v->count)
-        problem(l, v->line, key, "empty projection (leave 'fields' out to keep every field)");
 }
 
-static cg_route_t *load_route(loader_t *l, const cg_yaml_node_t *v, size_t idx,
-                              const cg_connectors_config_t *cc)
+/* A text or bytes payload is the one field "text" or "bytes": any other path is never there. */
+static bool field_possible(cg_format_t format, const char *path)
 {
-    char base[32], key[160];
-    snprintf(base, sizeof(base), "routes[%zu]", idx);
-    if (v->type != CG_YAML_MAP) {
-        problem(l, v->line, base, "expected a mapping");
-        return NULL;
-    }
-    cg_route_t *r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    r->line = v->line;
-    r->max_size = l->default_max_size;
-    r->qos = 1;
-    snprintf(r->name, sizeof(r->name), "route%zu", idx + 1);
-    const cg_yaml_node_t *publish = cg_yaml_get(v, "publish");
-    r->outbound = publish != NULL;
-    const char *const *allowed = r->outbound ? outbound_keys : inbound_keys;
-    int nsources = 0, ntargets = 0;
-    const cg_yaml_node_t *channel = NULL, *item = NULL, *keyn = NULL;
-    int before = l->errors;
-    for (size_t i = 0; i < v->count; i++) {
-        const char *k = v->keys[i];
-        const cg_yaml_node_t *x = v->items[i];
-        snprintf(key, sizeof(key), "%s.%s", base, k);
-        if (!in_list(allowed, k)) {
-            if (in_list(r->outbound ? inbound_keys : outbound_keys, k))
-                problem(l, v->key_lines[i], key, "not allowed in an %s route (it has%s 'publish')",
-                        r->outbound ? "outbound" : "inbound", r->outbound ? "" : " no");
-            else
-                problem(l, v->key_lines[i], key, "unknown key");
-            continue;
-        }
-        if (!strcmp(k, "name")) {
-            const char *s = scalar(l, x, key);
-            if (s && (!*s || strlen(s) >= sizeof(r->name)))
-                problem(l, x->line, key, "must be 1 to %zu characters", sizeof(r->name) - 1);
-            else if (s)
-                snprintf(r->name, sizeof(r->name), "%s", s);
-        } else if (!strcmp(k, "kafka") || !strcmp(k, "kafka_regex") || !strcmp(k, "mqtt")) {
-            nsources++;
-            if (get_string(l, x, key, &r->topic))
-                continue;
-            if (!strcmp(k, "kafka")) {
-                r->source = CG_SOURCE_KAFKA;
-            } else if (!strcmp(k, "kafka_regex")) {
-                r->source = CG_SOURCE_KAFKA_REGEX;
-                int e = regcomp(&r->re, r->topic, REG_EXTENDED | REG_NOSUB);
-                if (e) {
-                    char err[200];
-                    regerror(e, &r->re, err, sizeof(err));
-                    problem(l, x->line, key, "bad regex '%s': %s", r->topic, err);
-                    free(r->topic);
-                    r->topic = NULL;
-                }
-            } else {
-                r->source = CG_SOURCE_MQTT;
-                if (!cg_mqtt_filter_valid(r->topic))
-                    problem(l, x->line, key,
-                            "'%s' is not an MQTT topic filter (+ and # stand for whole levels, "
-                            "# only last)",
-                            r->topic);
-            }
-        } else if (!strcmp(k, "channel")) {
-            channel = x;
-        } else if (!strcmp(k, "item")) {
-            item = x;
-        } else if (!strcmp(k, "format")) {
-            const char *s = scalar(l, x, key);
-            if (!s)
-                continue;
-            if (!strcmp(s, "json"))
-                r->format = CG_FORMAT_JSON;
-            else if (!strcmp(s, "msgpack"))
-                r->format = CG_FORMAT_MSGPACK;
-            else if (!strcmp(s, "text"))
-                r->format = CG_FORMAT_TEXT;
-            else if (!strcmp(s, "bytes"))
-                r->format = CG_FORMAT_BYTES;
-            else
-                problem(l, x->line, key, "'%s' is not one of json, msgpack, text, bytes", s);
-        } else if (!strcmp(k, "fields")) {
-            load_fields(l, r, x, key);
-        } else if (!strcmp(k, "max_size")) {
-            get_int(l, x, key, 1, 1073741824, &r->max_size);
-        } else if (!strcmp(k, "publish")) {
-            if (get_string(l, x, key, &r->pattern))
-                continue;
-            cg_channel_kind_t kind;
-            if (r->pattern[0] != '/' ||
-                cg_channel_validate(r->pattern, strlen(r->pattern), 65536, &kind))
-                problem(l, x->line, key, "'%s' is not a channel or channel pattern", r->pattern);
-            else if (cg_channel_is_meta(r->pattern) || cg_channel_is_service(r->pattern) ||
-                     !strcmp(r->pattern, "/**") || !strcmp(r->pattern, "/*"))
-                problem(l, x->line, key,
-                        "'%s' would take /meta or /service publishes: name a narrower pattern",
-                        r->pattern);
-        } else if (!strcmp(k, "to_kafka") || !strcmp(k, "to_mqtt")) {
-            ntargets++;
-            r->target = !strcmp(k, "to_kafka") ? CG_TARGET_KAFKA : CG_TARGET_MQTT;
-            if (!compile(l, x, key, CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD,
-                         &r->target_topic) &&
-                r->target_topic.nparts == 0)
-                problem(l, x->line, key, "must not be empty");
-            else if (r->target == CG_TARGET_MQTT && r->target_topic.source &&
-                     (strchr(r->target_topic.source, '+') || strchr(r->target_topic.source, '#')))
-                problem(l, x->line, key, "an MQTT topic to publish to cannot hold + or #");
-        } else if (!strcmp(k, "key")) {
-            keyn = x;
-        } else if (!strcmp(k, "qos")) {
-            int64_t q;
-            if (!get_int(l, x, key, 0, 1, &q))
-                r->qos = (int)q;
-        } else if (!strcmp(k, "retain")) {
-            get_bool(l, x, key, &r->retain);
+    const char *only = format == CG_FORMAT_TEXT ? "text" : "bytes";
+    return (format != CG_FORMAT_TEXT && format != CG_FORMAT_BYTES) || !strcmp(path, only);
+}
+
+static void check_fields(cg_settings_t *st, const cg_route_t *r, const cg_template_t *t,
+                         const cg_yaml_node_t *v, const char *key)
+{
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (t->parts[i].kind == CG_TP_FIELD && !field_possible(r->format, t->parts[i].text)) {
+            cg_settings_problem(st, v->line, key,
+                                "{field.%s}: a %s route's payload has only the field '%s'",
+                                t->parts[i].text, cg_format_name(r->format),
+                                r->format == CG_FORMAT_TEXT ? "text" : "bytes");
+            return;
         }
     }
-    if (r->outbound) {
-        if (ntargets != 1)
-            problem(l, v->line, base, "an outbound route needs exactly one of to_kafka, to_mqtt");
-        if (ntargets == 1 && r->target == CG_TARGET_KAFKA && !cc->kafka.enabled)
-            problem(l, v->line, base, "to_kafka, but there is no kafka section");
-        if (ntargets == 1 && r->target == CG_TARGET_MQTT && !cc->mqtt.enabled)
-            problem(l, v->line, base, "to_mqtt, but there is no mqtt section");
-        if (keyn) {
-            snprintf(key, sizeof(key), "%s.key", base);
-            if (r->target != CG_TARGET_KAFKA)
-                problem(l, keyn->line, key, "only Kafka messages have a key");
-            else if (!compile(l, keyn, key, CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD, &r->key))
-                r->has_key = true;
-        } else if (r->target == CG_TARGET_KAFKA) {
-            char err[64];
-            if (!cg_template_compile(&r->key, "{channel}", CG_TPL_CHANNEL, err, sizeof(err)))
-                r->has_key = true;
+}
+
+static void finish_outbound(cg_settings_t *st, route_load_t *rl, const char *base,
+                            const cg_connectors_config_t *cc)
+{
+    cg_route_t *r = &rl->r;
+    const cg_yaml_node_t *v = rl->target;
+    char key[160];
+    if (rl->ntargets != 1) {
+        cg_settings_problem(st, r->line, base,
+                            "an outbound route needs exactly one of to_kafka, to_mqtt");
+        return;
+    }
+    r->target = !strcmp(rl->target_key, "to_kafka") ? CG_TARGET_KAFKA : CG_TARGET_MQTT;
+    if (r->target == CG_TARGET_KAFKA && !cc->kafka.enabled)
+        cg_settings_problem(st, r->line, base, "to_kafka, but there is no kafka section");
+    if (r->target == CG_TARGET_MQTT && !cc->mqtt.enabled)
+        cg_settings_problem(st, r->line, base, "to_mqtt, but there is no mqtt section");
+    const unsigned allowed = CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD;
+    snprintf(key, sizeof(key), "%s.%s", base, rl->target_key);
+    if (!compile(st, v, key, allowed, &r->target_topic)) {
+        if (r->target_topic.nparts == 0)
+            cg_settings_problem(st, v->line, key, "must not be empty");
+        else if (r->target == CG_TARGET_MQTT && strpbrk(r->target_topic.source, "+#"))
+            cg_settings_problem(st, v->line, key, "an MQTT topic to publish to cannot hold + or #");
+        else if (r->pattern)
+            check_levels(st, &r->target_topic, v, key, r);
+    }
+    if (rl->key) {
+        snprintf(key, sizeof(key), "%s.key", base);
+        if (r->target != CG_TARGET_KAFKA) {
+            cg_settings_problem(st, rl->key->line, key, "only Kafka messages have a key");
+        } else if (!compile(st, rl->key, key, allowed, &r->key)) {
+            r->has_key = true;
+            if (r->pattern)
+                check_levels(st, &r->key, rl->key, key, r);
         }
-        if (r->target == CG_TARGET_KAFKA && cg_yaml_get(v, "retain")) {
-            snprintf(key, sizeof(key), "%s.retain", base);
-            problem(l, cg_yaml_get(v, "retain")->line, key, "only MQTT messages are retained");
+    } else if (r->target == CG_TARGET_KAFKA) {
+        char err[64];
+        if (!cg_template_compile(&r->key, "{channel}", CG_TPL_CHANNEL, err, sizeof(err)))
+            r->has_key = true;
+    }
+}
+
+static void finish_inbound(cg_settings_t *st, route_load_t *rl, const char *base,
+                           const cg_connectors_config_t *cc)
+{
+    cg_route_t *r = &rl->r;
+    const cg_yaml_node_t *v = rl->source;
+    char key[160];
+    if (rl->nsources != 1) {
+        cg_settings_problem(st, r->line, base,
+                            "an inbound route needs exactly one of kafka, kafka_regex, mqtt (or "
+                            "'publish' for an outbound route)");
+        return;
+    }
+    snprintf(key, sizeof(key), "%s.%s", base, rl->source_key);
+    r->topic = cg_strdup(v->scalar);
+    if (!*r->topic) {
+        cg_settings_problem(st, v->line, key, "must not be empty");
+    } else if (!strcmp(rl->source_key, "kafka")) {
+        r->source = CG_SOURCE_KAFKA;
+    } else if (!strcmp(rl->source_key, "kafka_regex")) {
+        r->source = CG_SOURCE_KAFKA_REGEX;
+        int e = regcomp(&r->re, r->topic, REG_EXTENDED | REG_NOSUB);
+        if (e) {
+            char err[200];
+            regerror(e, &r->re, err, sizeof(err));
+            cg_settings_problem(st, v->line, key, "bad regex '%s': %s", r->topic, err);
+            free(r->topic);
+            r->topic = NULL;
         }
     } else {
-        if (nsources != 1)
-            problem(l, v->line, base,
-                    "an inbound route needs exactly one of kafka, kafka_regex, mqtt (or 'publish' "
-                    "for an outbound route)");
-        bool is_mqtt = r->source == CG_SOURCE_MQTT;
-        if (nsources == 1 && !is_mqtt && !cc->kafka.enabled)
-            problem(l, v->line, base, "a Kafka source, but there is no kafka section");
-        if (nsources == 1 && is_mqtt && !cc->mqtt.enabled)
-            problem(l, v->line, base, "an MQTT source, but there is no mqtt section");
-        unsigned tpl_allowed =
-            CG_TPL_TOPIC | CG_TPL_FIELD | (is_mqtt ? CG_TPL_LEVEL : CG_TPL_KEY | CG_TPL_PARTITION);
-        if (!channel) {
-            problem(l, v->line, base, "'channel' is required");
-        } else {
-            snprintf(key, sizeof(key), "%s.channel", base);
-            if (!compile(l, channel, key, tpl_allowed, &r->channel))
-                check_channel_template(l, &r->channel, channel->line, key);
-        }
-        if (item) {
-            snprintf(key, sizeof(key), "%s.item", base);
-            if (!compile(l, item, key, tpl_allowed, &r->item))
-                r->has_item = true;
-        }
+        r->source = CG_SOURCE_MQTT;
+        if (!cg_mqtt_filter_valid(r->topic))
+            cg_settings_problem(st, v->line, key,
+                                "'%s' is not an MQTT topic filter (+ and # stand for whole "
+                                "levels, # only last)",
+                                r->topic);
+    }
+    bool is_mqtt = r->source == CG_SOURCE_MQTT;
+    if (!is_mqtt && !cc->kafka.enabled)
+        cg_settings_problem(st, r->line, base, "a Kafka source, but there is no kafka section");
+    if (is_mqtt && !cc->mqtt.enabled)
+        cg_settings_problem(st, r->line, base, "an MQTT source, but there is no mqtt section");
+    unsigned allowed =
+        CG_TPL_TOPIC | CG_TPL_FIELD | (is_mqtt ? CG_TPL_LEVEL : CG_TPL_KEY | CG_TPL_PARTITION);
+    const cg_yaml_node_t *nodes[2] = {rl->channel, rl->item};
+    cg_template_t *tpls[2] = {&r->channel, &r->item};
+    for (int i = 0; i < 2; i++) {
+        if (!nodes[i])
+            continue;
+        snprintf(key, sizeof(key), "%s.%s", base, i ? "item" : "channel");
+        if (compile(st, nodes[i], key, allowed, tpls[i]))
+            continue;
+        if (i)
+            r->has_item = true;
+        else
+            check_channel_template(st, tpls[i], nodes[i]->line, key);
+        if (is_mqtt && r->topic)
+            check_levels(st, tpls[i], nodes[i], key, r);
+        check_fields(st, r, tpls[i], nodes[i], key);
+    }
+    if (!rl->channel)
+        cg_settings_problem(st, r->line, base, "'channel' is required");
+    r->fields = cg_calloc(rl->fields.n + 1, sizeof(*r->fields));
+    for (size_t i = 0; i < rl->fields.n; i++) {
+        cg_kv_t *f = &rl->fields.items[i];
+        if (!field_possible(r->format, f->value))
+            cg_settings_problem(st, r->line, base,
+                                "fields: '%s': a %s route's payload has only the field '%s'",
+                                f->value, cg_format_name(r->format),
+                                r->format == CG_FORMAT_TEXT ? "text" : "bytes");
+        r->fields[r->nfields].out = f->key;
+        r->fields[r->nfields].path = f->value;
+        r->nfields++;
+    }
+    free(rl->fields.items);
+    rl->fields = (cg_kv_list_t){0};
+}
+
+static cg_route_t *load_route(cg_settings_t *st, const cg_yaml_node_t *v, size_t idx,
+                              const cg_connectors_config_t *cc, int64_t default_max_size)
+{
+    char base[32], prefix[40];
+    snprintf(base, sizeof(base), "routes[%zu]", idx);
+    snprintf(prefix, sizeof(prefix), "%s.", base);
+    if (v->type != CG_YAML_MAP) {
+        cg_settings_problem(st, v->line, base, "expected a mapping");
+        return NULL;
+    }
+    route_load_t *rl = cg_calloc(1, sizeof(*rl));
+    cg_route_t *r = &rl->r;
+    r->line = v->line;
+    r->outbound = cg_yaml_get(v, "publish") != NULL;
+    unsigned scope = r->outbound ? CG_ROUTE_OUTBOUND : CG_ROUTE_INBOUND;
+    cg_settings_defaults(&route_table, scope, rl);
+    r->max_size = default_max_size;
+    snprintf(r->name, sizeof(r->name), "route%zu", idx + 1);
+    int before = st->errors;
+    cg_settings_section_t sec = {
+        .map = v,
+        .prefix = prefix,
+        .scope = scope,
+        .elsewhere = r->outbound ? "not allowed in an outbound route (it has 'publish')"
+                                 : "not allowed in an inbound route (it has no 'publish')",
+        .obj = rl};
+    cg_settings_load(st, &route_table, &sec);
+    if (r->outbound)
+        finish_outbound(st, rl, base, cc);
+    else
+        finish_inbound(st, rl, base, cc);
+    const cg_yaml_node_t *retain = cg_yaml_get(v, "retain");
+    if (r->outbound && r->target == CG_TARGET_KAFKA && rl->ntargets == 1 && retain) {
+        char key[160];
+        snprintf(key, sizeof(key), "%s.retain", base);
+        cg_settings_problem(st, retain->line, key, "only MQTT messages are retained");
     }
     for (size_t i = 0; i < cc->nroutes; i++)
         if (!strcmp(cc->routes[i]->name, r->name))
-            problem(l, v->line, base, "route name '%s' is already used (line %d)", r->name,
-                    cc->routes[i]->line);
-    if (l->errors != before) {
+            cg_settings_problem(st, v->line, base, "route name '%s' is already used (line %d)",
+                                r->name, cc->routes[i]->line);
+    if (st->errors != before) {
+        cg_settings_free(&route_table, rl); /* fields not yet moved into the route */
         route_free(r);
         return NULL;
     }
@@ -565,40 +695,51 @@ static cg_route_t *load_route(loader_t *l, const cg_yaml_node_t *v, size_t idx,
 int cg_connectors_config_load(const cg_config_t *cfg, cg_connectors_config_t **out,
                               cg_config_report_fn report, void *arg)
 {
-    loader_t l = {.file = cfg->source,
-                  .report = report,
-                  .arg = arg,
-                  .default_max_size = cfg->limits.max_message_size};
-    cg_connectors_config_t *cc = calloc(1, sizeof(*cc));
-    if (!cc)
-        return 1;
+    cg_settings_t st = {.file = cfg->source, .report = report, .arg = arg};
+    cg_connectors_config_t *cc = cg_calloc(1, sizeof(*cc));
     const cg_yaml_node_t *k = cg_config_section(cfg, "kafka");
     const cg_yaml_node_t *m = cg_config_section(cfg, "mqtt");
     const cg_yaml_node_t *routes = cg_config_section(cfg, "routes");
-    if (k)
-        load_kafka(&l, k, &cc->kafka);
-    if (m)
-        load_mqtt(&l, m, &cc->mqtt);
-    if (routes) {
-        if (routes->type != CG_YAML_SEQ) {
-            problem(&l, routes->line, "routes", "expected a list of routes");
-        } else {
-            cc->routes = calloc(routes->count ? routes->count : 1, sizeof(*cc->routes));
-            for (size_t i = 0; i < routes->count; i++) {
-                cg_route_t *r = load_route(&l, routes->items[i], i, cc);
-                if (!r)
-                    continue;
-                cc->routes[cc->nroutes++] = r;
-                if (r->outbound)
-                    cc->noutbound++;
-                else
-                    cc->ninbound++;
-            }
+    if (k) {
+        cc->kafka.enabled = true;
+        cg_settings_defaults(&kafka_table, 0, &cc->kafka);
+        cg_settings_section_t sec = {.map = k, .prefix = "kafka.", .obj = &cc->kafka};
+        cg_settings_load(&st, &kafka_table, &sec);
+        if (!cc->kafka.group_id)
+            cc->kafka.group_id = host_name("");
+    }
+    if (m) {
+        cc->mqtt.enabled = true;
+        cg_settings_defaults(&mqtt_table, 0, &cc->mqtt);
+        cg_settings_section_t sec = {.map = m, .prefix = "mqtt.", .obj = &cc->mqtt};
+        cg_settings_load(&st, &mqtt_table, &sec);
+        if (cc->mqtt.reconnect_max_s < cc->mqtt.reconnect_min_s)
+            cg_settings_problem(&st, m->line, "mqtt.reconnect_max_s",
+                                "smaller than reconnect_min_s");
+        if (!cc->mqtt.client_id) {
+            char pid[32];
+            snprintf(pid, sizeof(pid), "-%ld", (long)getpid());
+            cc->mqtt.client_id = host_name(pid);
         }
     }
-    if (l.errors) {
+    if (routes && routes->type != CG_YAML_SEQ) {
+        cg_settings_problem(&st, routes->line, "routes", "expected a list of routes");
+    } else if (routes) {
+        cc->routes = cg_calloc(routes->count + 1, sizeof(*cc->routes));
+        for (size_t i = 0; i < routes->count; i++) {
+            cg_route_t *r = load_route(&st, routes->items[i], i, cc, cfg->limits.max_message_size);
+            if (!r)
+                continue;
+            cc->routes[cc->nroutes++] = r;
+            if (r->outbound)
+                cc->noutbound++;
+            else
+                cc->ninbound++;
+        }
+    }
+    if (st.errors) {
         cg_connectors_config_free(cc);
-        return l.errors;
+        return st.errors;
     }
     *out = cc;
     return 0;
@@ -608,17 +749,8 @@ void cg_connectors_config_free(cg_connectors_config_t *cc)
 {
     if (!cc)
         return;
-    free(cc->kafka.bootstrap_servers);
-    free(cc->kafka.group_id);
-    for (size_t i = 0; i < cc->kafka.nclient; i++) {
-        free(cc->kafka.client[i].key);
-        free(cc->kafka.client[i].value);
-    }
-    free(cc->kafka.client);
-    free(cc->mqtt.uri);
-    free(cc->mqtt.client_id);
-    free(cc->mqtt.username);
-    free(cc->mqtt.password);
+    cg_settings_free(&kafka_table, &cc->kafka);
+    cg_settings_free(&mqtt_table, &cc->mqtt);
     for (size_t i = 0; i < cc->nroutes; i++)
         route_free(cc->routes[i]);
     free(cc->routes);
@@ -627,22 +759,13 @@ void cg_connectors_config_free(cg_connectors_config_t *cc)
 
 /* ---- printing ------------------------------------------------------------------------------- */
 
-/* A YAML single-quoted scalar (no escapes but '' for '). Rotates over a few buffers so one outf
- * call can hold several. */
+/* A YAML double-quoted scalar. Rotates over a few buffers so one outf call can hold several. */
 static const char *yq(const char *s)
 {
     static char bufs[4][600];
     static int next;
     char *b = bufs[next++ & 3];
-    size_t o = 0;
-    b[o++] = '\'';
-    for (; s && *s && o < sizeof(bufs[0]) - 3; s++) {
-        if (*s == '\'')
-            b[o++] = '\'';
-        b[o++] = *s;
-    }
-    b[o++] = '\'';
-    b[o] = '\0';
+    cg_settings_quote(s ? s : "", b, sizeof(bufs[0]));
     return b;
 }
 
@@ -659,46 +782,16 @@ static void outf(void (*out)(void *, const char *), void *arg, const char *fmt, 
     out(arg, line);
 }
 
-static bool secret_property(const char *k)
-{
-    return strstr(k, "password") || strstr(k, "secret") || strstr(k, "key.pem");
-}
-
 void cg_connectors_config_print(const cg_connectors_config_t *cc,
                                 void (*out)(void *arg, const char *line), void *arg)
 {
     if (cc->kafka.enabled) {
-        const cg_kafka_config_t *k = &cc->kafka;
         out(arg, "kafka:");
-        outf(out, arg, "  bootstrap_servers: %s", yq(k->bootstrap_servers));
-        outf(out, arg, "  group_id: %s", yq(k->group_id));
-        outf(out, arg, "  start: %s", cg_kafka_start_name(k->start));
-        outf(out, arg, "  metadata_refresh_ms: %" PRId64, k->metadata_refresh_ms);
-        outf(out, arg, "  produce_timeout_ms: %" PRId64, k->produce_timeout_ms);
-        if (k->nclient) {
-            out(arg, "  client:");
-            for (size_t i = 0; i < k->nclient; i++)
-                outf(out, arg, "    %s: %s", k->client[i].key,
-                     yq(secret_property(k->client[i].key) ? "********" : k->client[i].value));
-        }
+        cg_settings_print(&kafka_table, 0, &cc->kafka, 2, out, arg);
     }
     if (cc->mqtt.enabled) {
-        const cg_mqtt_config_t *m = &cc->mqtt;
         out(arg, "mqtt:");
-        outf(out, arg, "  uri: %s", yq(m->uri));
-        outf(out, arg, "  client_id: %s", yq(m->client_id));
-        if (m->username)
-            outf(out, arg, "  username: %s", yq(m->username));
-        if (m->password)
-            out(arg, "  password: '********'");
-        outf(out, arg, "  version: %s", m->version == 5 ? "'5'" : "'3.1.1'");
-        outf(out, arg, "  qos: %d", m->qos);
-        outf(out, arg, "  clean_session: %s", m->clean_session ? "true" : "false");
-        outf(out, arg, "  keepalive_s: %" PRId64, m->keepalive_s);
-        outf(out, arg, "  connect_timeout_s: %" PRId64, m->connect_timeout_s);
-        outf(out, arg, "  reconnect_min_s: %" PRId64, m->reconnect_min_s);
-        outf(out, arg, "  reconnect_max_s: %" PRId64, m->reconnect_max_s);
-        outf(out, arg, "  publish_timeout_ms: %" PRId64, m->publish_timeout_ms);
+        cg_settings_print(&mqtt_table, 0, &cc->mqtt, 2, out, arg);
     }
     if (!cc->nroutes) {
         out(arg, "routes: []");

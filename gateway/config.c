@@ -2,83 +2,144 @@
 #include "log.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_INT, T_BOOL, T_STRING, T_LISTEN, T_LOGLEVEL } setting_type_t;
-
-typedef struct setting {
-    const char *key;
-    setting_type_t type;
-    size_t offset;
-    size_t size; /* T_STRING buffer size */
-    int64_t def, min, max;
-    const char *sdef;
-} setting_t;
-
 #define OFF(f) offsetof(cg_config_t, f)
-#define INT(k, f, d, lo, hi)                                                                       \
+#define FSIZE(f) sizeof(((cg_config_t *)0)->f)
+#define NUM(ty, k, f, d, lo, hi, dc)                                                               \
     {                                                                                              \
-        k, T_INT, OFF(f), 0, d, lo, hi, NULL                                                       \
+        .key = k, .type = ty, .offset = OFF(f), .def = d, .min = lo, .max = hi, .doc = dc          \
     }
-#define BOOL(k, f, d)                                                                              \
+#define INT(k, f, d, lo, hi, dc) NUM(CG_SETTING_INT, k, f, d, lo, hi, dc)
+#define SIZE(k, f, d, lo, hi, dc) NUM(CG_SETTING_SIZE, k, f, d, lo, hi, dc)
+#define MS(k, f, d, lo, hi, dc) NUM(CG_SETTING_DURATION, k, f, d, lo, hi, dc)
+#define SECONDS(k, f, d, lo, hi, dc)                                                               \
     {                                                                                              \
-        k, T_BOOL, OFF(f), 0, d, 0, 1, NULL                                                        \
+        .key = k, .type = CG_SETTING_DURATION, .offset = OFF(f), .def = d, .min = lo, .max = hi,   \
+        .flags = CG_SETTING_SECONDS, .doc = dc                                                     \
     }
-#define STR(k, f, d)                                                                               \
+#define BOOL(k, f, d, dc)                                                                          \
     {                                                                                              \
-        k, T_STRING, OFF(f), sizeof(((cg_config_t *)0)->f), 0, 0, 0, d                             \
+        .key = k, .type = CG_SETTING_BOOL, .offset = OFF(f), .def = d, .doc = dc                   \
+    }
+#define STR(k, f, d, chk, dc)                                                                      \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_STRING, .offset = OFF(f), .size = FSIZE(f), .sdef = d,        \
+        .check = chk, .doc = dc                                                                    \
+    }
+#define ENUM(k, f, d, ch, dc)                                                                      \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_ENUM, .offset = OFF(f), .size = FSIZE(f), .sdef = d,          \
+        .choices = ch, .doc = dc                                                                   \
+    }
+#define SECTION(k, dc)                                                                             \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_SECTION, .doc = dc                                            \
     }
 
-static const setting_t settings[] = {
-    {"listen", T_LISTEN, 0, 0, 0, 0, 0, "127.0.0.1:8080"},
-    STR("static_dir", static_dir, "web"),
-    {"log_level", T_LOGLEVEL, OFF(log_level), sizeof(((cg_config_t *)0)->log_level), 0, 0, 0,
-     "notice"},
-    INT("stats_interval_ms", stats_interval_ms, 1000, 0, 3600000),
-    STR("event_loop", event_loop, "epoll"),
-    STR("bayeux.path", bayeux.path, "/cometd"),
-    INT("bayeux.timeout_ms", bayeux.timeout_ms, 30000, 0, 600000),
-    INT("bayeux.interval_ms", bayeux.interval_ms, 0, 0, 600000),
-    INT("bayeux.max_interval_ms", bayeux.max_interval_ms, 10000, 100, 3600000),
-    INT("bayeux.multiple_clients_interval_ms", bayeux.multiple_clients_interval_ms, 2000, 0,
-        600000),
-    INT("bayeux.ws_ping_s", bayeux.ws_ping_s, 25, 0, 3600),
-    BOOL("bayeux.ws_deflate", bayeux.ws_deflate, 0),
-    INT("limits.max_body", limits.max_body, 1048576, 256, 1073741824),
-    INT("limits.max_ws_message", limits.max_ws_message, 1048576, 256, 1073741824),
-    INT("limits.max_sessions", limits.max_sessions, 100000, 1, 10000000),
-    INT("limits.max_subscriptions", limits.max_subscriptions, 100, 1, 1000000),
-    INT("limits.max_channel_length", limits.max_channel_length, 256, 2, 65536),
-    INT("limits.max_batch", limits.max_batch, 100, 1, 100000),
-    INT("limits.queue_messages", limits.queue_messages, 1000, 1, 10000000),
-    INT("limits.queue_bytes", limits.queue_bytes, 4194304, 1024, 1073741824),
-    INT("limits.max_message_size", limits.max_message_size, 262144, 64, 1073741824),
-    INT("limits.max_subscription_bytes", limits.max_subscription_bytes, 16384, 256, 1073741824),
-    INT("limits.peer_max_sessions", limits.peer_max_sessions, 10000, 1, 10000000),
-    INT("limits.peer_handshake_rate", limits.peer_handshake_rate, 100, 1, 10000000),
-    INT("limits.peer_handshake_burst", limits.peer_handshake_burst, 2000, 1, 10000000),
-    INT("limits.body_timeout_ms", limits.body_timeout_ms, 10000, 100, 3600000),
-    INT("limits.body_min_rate", limits.body_min_rate, 1024, 0, 1073741824),
-    BOOL("demo.enabled", demo.enabled, 1),
-    INT("demo.interval_ms", demo.interval_ms, 250, 1, 3600000),
-    STR("demo.channel_prefix", demo.channel_prefix, "/demo/ticker"),
-    INT("handoff.max_messages", handoff.max_messages, 65536, 1, 100000000),
-    INT("handoff.max_bytes", handoff.max_bytes, 67108864, 1024, 17179869184LL),
+static int check_listen(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    const char *s = cg_settings_scalar(st, val->v, val->key);
+    if (s && cg_config_set_listen(obj, s)) {
+        cg_settings_problem(st, val->v->line, val->key, "'%s' is not HOST:PORT", s);
+        return -1;
+    }
+    return s ? 0 : -1;
+}
+
+static void show_listen(const void *obj, char *buf, size_t len)
+{
+    const cg_config_t *c = obj;
+    snprintf(buf, len, "\"%s:%d\"", c->listen_host, c->listen_port);
+}
+
+/* A channel name or prefix: starts with /, no spaces. */
+static int check_channel_path(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+{
+    (void)obj;
+    const char *s = val->v->scalar;
+    if (s[0] == '/' && !strchr(s, ' '))
+        return 0;
+    cg_settings_problem(st, val->v->line, val->key, "'%s' must start with / (and hold no spaces)",
+                        s);
+    return -1;
+}
+
+static const cg_setting_choice_t log_levels[] = {{"error", 0}, {"warn", 0},  {"notice", 0},
+                                                 {"info", 0},  {"debug", 0}, {NULL, 0}};
+static const cg_setting_choice_t event_loops[] = {{"epoll", 0}, {"poll", 0}, {NULL, 0}};
+
+static const cg_setting_t settings[] = {
+    {.key = "listen",
+     .type = CG_SETTING_CUSTOM,
+     .check = check_listen,
+     .show = show_listen,
+     .doc = "HOST:PORT to bind"},
+    STR("static_dir", static_dir, "web", NULL, "\"\" turns static files off"),
+    ENUM("log_level", log_level, "notice", log_levels, NULL),
+    MS("stats_interval_ms", stats_interval_ms, 1000, 0, 3600000, "/cometgate/stats period; 0 off"),
+    ENUM("event_loop", event_loop, "epoll", event_loops, "epoll (libev) or lws's own poll loop"),
+    STR("bayeux.path", bayeux.path, "/cometd", check_channel_path, NULL),
+    MS("bayeux.timeout_ms", bayeux.timeout_ms, 30000, 0, 600000,
+       "a /meta/connect is held this long"),
+    MS("bayeux.interval_ms", bayeux.interval_ms, 0, 0, 600000, "advice.interval"),
+    MS("bayeux.max_interval_ms", bayeux.max_interval_ms, 10000, 100, 3600000,
+       "a session without a /meta/connect this long is swept"),
+    MS("bayeux.multiple_clients_interval_ms", bayeux.multiple_clients_interval_ms, 2000, 0, 600000,
+       NULL),
+    SECONDS("bayeux.ws_ping_s", bayeux.ws_ping_s, 25, 0, 3600, "idle WebSockets get a ping; 0 off"),
+    BOOL("bayeux.ws_deflate", bayeux.ws_deflate, 0, "permessage-deflate when offered"),
+    SIZE("limits.max_body", limits.max_body, 1048576, 256, 1073741824, "HTTP body: 413 above"),
+    SIZE("limits.max_ws_message", limits.max_ws_message, 1048576, 256, 1073741824,
+         "WebSocket message: close 1009 above"),
+    INT("limits.max_sessions", limits.max_sessions, 100000, 1, 10000000, NULL),
+    INT("limits.max_subscriptions", limits.max_subscriptions, 100, 1, 1000000, "per session"),
+    INT("limits.max_channel_length", limits.max_channel_length, 256, 2, 65536, NULL),
+    INT("limits.max_batch", limits.max_batch, 100, 1, 100000, "messages per request or frame"),
+    INT("limits.queue_messages", limits.queue_messages, 1000, 1, 10000000, "per-session queue"),
+    SIZE("limits.queue_bytes", limits.queue_bytes, 4194304, 1024, 1073741824, NULL),
+    SIZE("limits.max_message_size", limits.max_message_size, 262144, 64, 1073741824,
+         "one published message, encoded"),
+    SIZE("limits.max_subscription_bytes", limits.max_subscription_bytes, 16384, 256, 1073741824,
+         "per session: 128 + name length per subscription"),
+    INT("limits.peer_max_sessions", limits.peer_max_sessions, 10000, 1, 10000000,
+        "sessions from one peer address"),
+    INT("limits.peer_handshake_rate", limits.peer_handshake_rate, 100, 1, 10000000,
+        "handshakes per second per peer address"),
+    INT("limits.peer_handshake_burst", limits.peer_handshake_burst, 2000, 1, 10000000, NULL),
+    MS("limits.body_timeout_ms", limits.body_timeout_ms, 10000, 100, 3600000,
+       "then a body slower than body_min_rate gets 408"),
+    SIZE("limits.body_min_rate", limits.body_min_rate, 1024, 0, 1073741824, "bytes per second"),
+    BOOL("demo.enabled", demo.enabled, 1, NULL),
+    MS("demo.interval_ms", demo.interval_ms, 250, 1, 3600000, NULL),
+    STR("demo.channel_prefix", demo.channel_prefix, "/demo/ticker", check_channel_path, NULL),
+    INT("handoff.max_messages", handoff.max_messages, 65536, 1, 100000000,
+        "connector threads -> loop queue"),
+    SIZE("handoff.max_bytes", handoff.max_bytes, 67108864, 1024, 17179869184LL, NULL),
+    SECTION("kafka", "connectors/connectors_config.c"),
+    SECTION("mqtt", "connectors/connectors_config.c"),
+    SECTION("routes", "connectors/connectors_config.c"),
 };
-#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
-const char *const cg_config_sections[] = {"kafka", "mqtt", "routes", NULL};
-
-static const char *const group_keys[] = {"bayeux", "limits", "demo", "handoff", NULL};
 /* Old names of groups, accepted with a warning for one release. */
-static const struct {
-    const char *old, *now;
-} renamed_groups[] = {{"bus", "handoff"}};
+static const cg_setting_alias_t renamed_groups[] = {{"bus", "handoff"}, {NULL, NULL}};
+
+static const cg_settings_table_t table = {
+    .name = "",
+    .settings = settings,
+    .count = sizeof(settings) / sizeof(settings[0]),
+    .aliases = renamed_groups,
+    .dotted_hint = "a librdkafka property goes under kafka.client:, kafka.consumer: or "
+                   "kafka.producer:",
+};
+
+const cg_settings_table_t *cg_config_table(void)
+{
+    return &table;
+}
 
 int cg_config_set_listen(cg_config_t *c, const char *hostport)
 {
@@ -108,160 +169,13 @@ void cg_config_defaults(cg_config_t *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->source, sizeof(c->source), "built-in");
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        const setting_t *s = &settings[i];
-        char *field = (char *)c + s->offset;
-        switch (s->type) {
-        case T_INT:
-            *(int64_t *)field = s->def;
-            break;
-        case T_BOOL:
-            *(bool *)field = s->def != 0;
-            break;
-        case T_STRING:
-        case T_LOGLEVEL:
-            snprintf(field, s->size, "%s", s->sdef);
-            break;
-        case T_LISTEN:
-            cg_config_set_listen(c, s->sdef);
-            break;
-        }
-    }
-}
-
-typedef struct loader {
-    cg_config_t *c;
-    const char *name;
-    cg_config_report_fn report;
-    void *arg;
-    int errors;
-} loader_t;
-
-static void problem(loader_t *l, int line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void problem(loader_t *l, int line, const char *key, const char *fmt, ...)
-{
-    char msg[512], full[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "%s:%d: %s: %s", l->name, line, key, msg);
-    l->errors++;
-    if (l->report)
-        l->report(l->arg, full);
-}
-
-static const setting_t *find_setting(const char *key)
-{
-    for (size_t i = 0; i < NSETTINGS; i++)
-        if (!strcmp(settings[i].key, key))
-            return &settings[i];
-    return NULL;
-}
-
-static bool in_list(const char *const *list, const char *key)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (!strcmp(list[i], key))
-            return true;
-    return false;
-}
-
-/* Accepts 1048576, 1k/1m/1g (x1024) for sizes written by people. */
-static int parse_int(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    int64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1024 * 1024 * 1024, end++;
-    if (*end)
-        return -1;
-    if (v > INT64_MAX / mul || v < INT64_MIN / mul)
-        return -1;
-    *out = (int64_t)v * mul;
-    return 0;
-}
-
-static void apply(loader_t *l, const setting_t *s, const char *key, const cg_yaml_node_t *v)
-{
-    if (v->type != CG_YAML_SCALAR) {
-        problem(l, v->line, key, "expected a single value, not a %s",
-                v->type == CG_YAML_MAP ? "mapping" : "list");
-        return;
-    }
-    char *field = (char *)l->c + s->offset;
-    switch (s->type) {
-    case T_INT: {
-        int64_t x;
-        if (v->quoted || parse_int(v->scalar, &x)) {
-            problem(l, v->line, key, "'%s' is not an integer", v->scalar);
-            return;
-        }
-        if (x < s->min || x > s->max) {
-            problem(l, v->line, key, "%" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]", x,
-                    s->min, s->max);
-            return;
-        }
-        *(int64_t *)field = x;
-        break;
-    }
-    case T_BOOL:
-        if (!v->quoted && (!strcmp(v->scalar, "true") || !strcmp(v->scalar, "yes")))
-            *(bool *)field = true;
-        else if (!v->quoted && (!strcmp(v->scalar, "false") || !strcmp(v->scalar, "no")))
-            *(bool *)field = false;
-        else
-            problem(l, v->line, key, "'%s' is not true or false", v->scalar);
-        break;
-    case T_STRING:
-        if (strlen(v->scalar) >= s->size) {
-            problem(l, v->line, key, "longer than %zu characters", s->size - 1);
-            return;
-        }
-        snprintf(field, s->size, "%s", v->scalar);
-        break;
-    case T_LOGLEVEL:
-        if (strcmp(v->scalar, "error") && strcmp(v->scalar, "warn") &&
-            strcmp(v->scalar, "notice") && strcmp(v->scalar, "info") &&
-            strcmp(v->scalar, "debug")) {
-            problem(l, v->line, key, "'%s' is not one of error, warn, notice, info, debug",
-                    v->scalar);
-            return;
-        }
-        snprintf(field, s->size, "%s", v->scalar);
-        break;
-    case T_LISTEN:
-        if (cg_config_set_listen(l->c, v->scalar))
-            problem(l, v->line, key, "'%s' is not HOST:PORT", v->scalar);
-        break;
-    }
-}
-
-static void check_semantics(loader_t *l)
-{
-    cg_config_t *c = l->c;
-    if (c->bayeux.path[0] != '/' || strchr(c->bayeux.path, ' '))
-        problem(l, 0, "bayeux.path", "'%s' must start with /", c->bayeux.path);
-    if (strcmp(c->event_loop, "epoll") && strcmp(c->event_loop, "poll"))
-        problem(l, 0, "event_loop", "'%s' is not epoll or poll", c->event_loop);
-    if (c->demo.channel_prefix[0] != '/')
-        problem(l, 0, "demo.channel_prefix", "'%s' must start with /", c->demo.channel_prefix);
+    cg_settings_defaults(&table, 0, c);
+    cg_config_set_listen(c, "127.0.0.1:8080");
 }
 
 int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size_t len,
                         cg_config_report_fn report, void *arg)
 {
-    loader_t l = {.c = c, .name = name, .report = report, .arg = arg};
     snprintf(c->source, sizeof(c->source), "%s", name);
     char err[256];
     cg_yaml_node_t *root = cg_yaml_parse(text, len, err, sizeof(err));
@@ -272,50 +186,12 @@ int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size
             report(arg, full);
         return 1;
     }
-    if (root->type != CG_YAML_MAP) {
-        problem(&l, root->line, "(top)", "the configuration must be a mapping");
-        cg_yaml_free(root);
-        return l.errors;
-    }
-    for (size_t i = 0; i < root->count; i++) {
-        const char *k = root->keys[i];
-        const cg_yaml_node_t *v = root->items[i];
-        for (size_t r = 0; r < sizeof(renamed_groups) / sizeof(renamed_groups[0]); r++) {
-            if (!strcmp(k, renamed_groups[r].old)) {
-                cg_log(CG_LOG_WARN, "config", "%s:%d: %s: deprecated name, use %s", name,
-                       root->key_lines[i], k, renamed_groups[r].now);
-                k = renamed_groups[r].now;
-            }
-        }
-        if (in_list(cg_config_sections, k))
-            continue; /* checked by the module that owns it */
-        if (in_list(group_keys, k)) {
-            if (v->type != CG_YAML_MAP) {
-                problem(&l, v->line, k, "expected a mapping");
-                continue;
-            }
-            for (size_t j = 0; j < v->count; j++) {
-                char dotted[128];
-                snprintf(dotted, sizeof(dotted), "%s.%s", k, v->keys[j]);
-                const setting_t *s = find_setting(dotted);
-                if (!s)
-                    problem(&l, v->key_lines[j], dotted, "unknown key");
-                else
-                    apply(&l, s, dotted, v->items[j]);
-            }
-            continue;
-        }
-        const setting_t *s = find_setting(k);
-        if (!s)
-            problem(&l, root->key_lines[i], k, "unknown key");
-        else
-            apply(&l, s, k, v);
-    }
-    if (!l.errors)
-        check_semantics(&l);
+    cg_settings_t st = {.file = name, .report = report, .arg = arg};
+    cg_settings_section_t sec = {.map = root, .prefix = "", .obj = c};
+    cg_settings_load(&st, &table, &sec);
     cg_yaml_free(c->tree);
     c->tree = root;
-    return l.errors;
+    return st.errors;
 }
 
 int cg_config_load_file(cg_config_t *c, const char *path, cg_config_report_fn report, void *arg)
@@ -371,58 +247,7 @@ const cg_yaml_node_t *cg_config_section(const cg_config_t *c, const char *name)
     return cg_yaml_get(c->tree, name);
 }
 
-size_t cg_config_settings(const cg_config_setting_info_t **out)
-{
-    static cg_config_setting_info_t info[NSETTINGS];
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        info[i].key = settings[i].key;
-        info[i].type = settings[i].type == T_INT    ? "integer"
-                       : settings[i].type == T_BOOL ? "boolean"
-                                                    : "string";
-        info[i].min = settings[i].min;
-        info[i].max = settings[i].max;
-    }
-    *out = info;
-    return NSETTINGS;
-}
-
 void cg_config_print(const cg_config_t *c, void (*out)(void *arg, const char *line), void *arg)
 {
-    char line[512];
-    const char *group = NULL;
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        const setting_t *s = &settings[i];
-        const char *dot = strchr(s->key, '.');
-        const char *leaf = s->key;
-        if (dot) {
-            if (!group || strncmp(group, s->key, (size_t)(dot - s->key) + 1)) {
-                snprintf(line, sizeof(line), "%.*s:", (int)(dot - s->key), s->key);
-                out(arg, line);
-                group = s->key;
-            }
-            leaf = dot + 1;
-        } else {
-            group = NULL;
-        }
-        const char *ind = dot ? "  " : "";
-        const char *field = (const char *)c + s->offset;
-        switch (s->type) {
-        case T_INT:
-            snprintf(line, sizeof(line), "%s%s: %" PRId64, ind, leaf, *(const int64_t *)field);
-            break;
-        case T_BOOL:
-            snprintf(line, sizeof(line), "%s%s: %s", ind, leaf,
-                     *(const bool *)field ? "true" : "false");
-            break;
-        case T_STRING:
-        case T_LOGLEVEL:
-            snprintf(line, sizeof(line), "%s%s: \"%s\"", ind, leaf, field);
-            break;
-        case T_LISTEN:
-            snprintf(line, sizeof(line), "%s%s: \"%s:%d\"", ind, leaf, c->listen_host,
-                     c->listen_port);
-            break;
-        }
-        out(arg, line);
-    }
+    cg_settings_print(&table, 0, c, 0, out, arg);
 }

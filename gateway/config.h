@@ -1,8 +1,9 @@
 /* Configuration: built-in defaults, overridden by a YAML file (-c) and the command line.
  *
- * One table (config.c: `settings[]`) lists every scalar key with its type, default and bounds;
- * schemas/config.schema.json describes the same file (a test checks they agree). Sections owned by
- * connectors (`kafka`, `mqtt`, `routes`) are kept as YAML subtrees and parsed by their modules.
+ * One settings table (config.c: `settings[]`, read with settings.h) lists every core key with its
+ * type, default, bounds and a doc line; schemas/config.schema.json describes the same file (a test
+ * checks they agree). Sections owned by connectors (`kafka`, `mqtt`, `routes`) are SECTION entries
+ * of that table, kept as YAML subtrees and read by their modules with their own tables.
  * Bad values are errors naming file:line and key; nothing is clamped silently.
  * Loaded once at start, then read-only. */
 #ifndef CG_CONFIG_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settings.h"
 #include "yaml_tree.h"
 
 typedef struct cg_limits_config {
@@ -72,7 +74,6 @@ typedef struct cg_config {
 void cg_config_defaults(cg_config_t *c);
 /* Loads `path` over the defaults. Every problem is reported through `report` as
  * "file:line: key: problem"; returns the number of problems (0 = ok). */
-typedef void (*cg_config_report_fn)(void *arg, const char *line);
 int cg_config_load_file(cg_config_t *c, const char *path, cg_config_report_fn report, void *arg);
 /* Same, from text (tests, fuzzing). */
 int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size_t len,
@@ -81,18 +82,11 @@ int cg_config_load_text(cg_config_t *c, const char *name, const char *text, size
 int cg_config_set_listen(cg_config_t *c, const char *hostport);
 void cg_config_free(cg_config_t *c);
 
-/* Sections whose keys a connector validates. A module registers before loading. */
+/* A connector's section of the file (NULL when absent). */
 const cg_yaml_node_t *cg_config_section(const cg_config_t *c, const char *name);
 
-/* Iterates the scalar settings table (for the schema agreement test and --check-config). */
-typedef struct cg_config_setting_info {
-    const char *key;  /* dotted: "limits.max_body" */
-    const char *type; /* "integer", "boolean", "string" */
-    int64_t min, max;
-} cg_config_setting_info_t;
-size_t cg_config_settings(const cg_config_setting_info_t **out);
-/* Top-level sections that hold something other than table settings. */
-extern const char *const cg_config_sections[];
+/* The core settings table (for the schema agreement test). */
+const cg_settings_table_t *cg_config_table(void);
 
 /* Prints the effective settings as YAML. */
 void cg_config_print(const cg_config_t *c, void (*out)(void *arg, const char *line), void *arg);

@@ -1,5 +1,6 @@
 /* Unit tests: templates, MQTT filters, normalisation, connector config parsing, and the agreement
- * between gateway/config.c's settings table and schemas/config.schema.json. */
+ * between every settings table (gateway/config.c's core table, connectors_config.c's kafka, mqtt
+ * and route tables) and schemas/config.schema.json. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,123 @@ static void test_bad_configs(void)
     CHECK(load("mqtt: {uri: 'tcp://h:1', qos: 2}\n", &cc) == 1);
 }
 
-/* Every setting of the core table is in the schema with the same type and bounds. */
+/* The value patterns a schema entry must carry for a setting's type. */
+static bool schema_type_agrees(const cg_setting_t *st, json_t *p)
+{
+    json_t *alt = json_array_get(json_object_get(p, "anyOf"), 0);
+    json_t *str = json_array_get(json_object_get(p, "anyOf"), 1);
+    const char *pattern = json_string_value(json_object_get(str, "pattern"));
+    json_t *def = json_object_get(p, "default");
+    switch (st->type) {
+    case CG_SETTING_INT:
+        alt = p;
+        pattern = NULL;
+        break;
+    case CG_SETTING_SIZE:
+        if (!pattern || strcmp(pattern, CG_SETTINGS_SIZE_PATTERN))
+            return false;
+        break;
+    case CG_SETTING_DURATION:
+        if (!pattern ||
+            strcmp(pattern, st->flags & CG_SETTING_SECONDS ? CG_SETTINGS_SECONDS_PATTERN
+                                                           : CG_SETTINGS_DURATION_PATTERN))
+            return false;
+        break;
+    case CG_SETTING_BOOL:
+        return json_is_string(json_object_get(p, "type")) &&
+               !strcmp(json_string_value(json_object_get(p, "type")), "boolean");
+    case CG_SETTING_ENUM: {
+        json_t *e = json_object_get(p, "enum");
+        for (size_t c = 0; st->choices[c].name; c++) {
+            bool found = false;
+            size_t i;
+            json_t *x;
+            json_array_foreach(e, i, x)
+            {
+                found |= json_is_string(x) && !strcmp(json_string_value(x), st->choices[c].name);
+                found |= json_is_integer(x) && st->choices[c].name[0] >= '0' &&
+                         st->choices[c].name[0] <= '9' &&
+                         json_integer_value(x) == atoi(st->choices[c].name);
+            }
+            if (!found)
+                return false;
+        }
+        return true;
+    }
+    case CG_SETTING_STRING:
+    case CG_SETTING_CUSTOM:
+        return !json_object_get(p, "type") ||
+               !strcmp(json_string_value(json_object_get(p, "type")), "string");
+    case CG_SETTING_MAP:
+    case CG_SETTING_LIST:
+        if (st->flags & CG_SETTING_LIST_OK)
+            return json_array_size(json_object_get(p, "oneOf")) == 2;
+        return !strcmp(json_string_value(json_object_get(p, "type")),
+                       st->type == CG_SETTING_MAP ? "object" : "array");
+    case CG_SETTING_SECTION:
+        return true;
+    }
+    if (!alt || strcmp(json_string_value(json_object_get(alt, "type")) ?: "", "integer"))
+        return false;
+    if (json_integer_value(json_object_get(alt, "minimum")) != st->min ||
+        json_integer_value(json_object_get(alt, "maximum")) != st->max)
+        return false;
+    return !def || json_integer_value(def) == st->def || st->type == CG_SETTING_SIZE;
+}
+
+/* One table against the schema object(s) holding its keys: every setting is there with the same
+ * type, bounds and patterns, and every schema property is a setting. `props[scope bit]`. */
+static void check_table(const cg_settings_table_t *t, json_t *props, json_t *props_out)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        const cg_setting_t *st = &t->settings[i];
+        json_t *where[2] = {props, props_out};
+        for (int w = 0; w < 2; w++) {
+            if (!where[w] ||
+                (st->scope && !(st->scope & (w ? CG_ROUTE_OUTBOUND : CG_ROUTE_INBOUND))))
+                continue;
+            char key[128];
+            snprintf(key, sizeof(key), "%s", st->key);
+            char *dot = strchr(key, '.');
+            json_t *p;
+            if (dot) {
+                *dot = '\0';
+                p = json_object_get(json_object_get(json_object_get(where[w], key), "properties"),
+                                    dot + 1);
+            } else {
+                p = json_object_get(where[w], key);
+            }
+            if (!p || !schema_type_agrees(st, p)) {
+                fprintf(stderr, "schema %s %s%s (%s)\n", p ? "disagrees on" : "lacks", t->name,
+                        st->key, cg_settings_type_name(st->type));
+                failures++;
+            }
+        }
+    }
+    json_t *where[2] = {props, props_out};
+    for (int w = 0; w < 2; w++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(where[w], k, v)
+        {
+            bool found = false;
+            for (size_t i = 0; i < t->count; i++) {
+                size_t kl = strlen(k);
+                found |= !strcmp(t->settings[i].key, k) ||
+                         (!strncmp(t->settings[i].key, k, kl) && t->settings[i].key[kl] == '.');
+            }
+            for (size_t a = 0; t->aliases && t->aliases[a].old; a++)
+                found |= !strcmp(t->aliases[a].old, k);
+            if (!found) {
+                fprintf(stderr, "schema has %s%s, the table does not\n", t->name, k);
+                failures++;
+            }
+        }
+    }
+}
+
+/* Every setting of every table (core, kafka, mqtt, route) is in the schema with the same type,
+ * bounds and patterns, and the other way round. */
 static void test_schema_agreement(const char *schema_path)
 {
     json_error_t je;
@@ -154,35 +271,22 @@ static void test_schema_agreement(const char *schema_path)
     if (!s)
         return;
     json_t *props = json_object_get(s, "properties");
-    const cg_config_setting_info_t *info;
-    size_t n = cg_config_settings(&info);
+    check_table(cg_config_table(), props, NULL);
+    const cg_settings_table_t *const *tables;
+    size_t n = cg_connectors_config_tables(&tables);
+    CHECK(n == 3);
     for (size_t i = 0; i < n; i++) {
-        char key[128];
-        snprintf(key, sizeof(key), "%s", info[i].key);
-        char *dot = strchr(key, '.');
-        json_t *p;
-        if (dot) {
-            *dot = '\0';
-            p = json_object_get(json_object_get(json_object_get(props, key), "properties"),
-                                dot + 1);
+        if (!strcmp(tables[i]->name, "routes[]")) {
+            json_t *defs = json_object_get(s, "$defs");
+            check_table(tables[i],
+                        json_object_get(json_object_get(defs, "inbound_route"), "properties"),
+                        json_object_get(json_object_get(defs, "outbound_route"), "properties"));
         } else {
-            p = json_object_get(props, key);
-        }
-        if (!p) {
-            fprintf(stderr, "schema lacks %s\n", info[i].key);
-            failures++;
-            continue;
-        }
-        if (!strcmp(info[i].type, "integer")) {
-            json_t *alt = json_array_get(json_object_get(p, "anyOf"), 0);
-            CHECK(alt && json_integer_value(json_object_get(alt, "minimum")) == info[i].min);
-            CHECK(alt && json_integer_value(json_object_get(alt, "maximum")) == info[i].max);
-        } else if (!strcmp(info[i].type, "boolean")) {
-            CHECK(!strcmp(json_string_value(json_object_get(p, "type")), "boolean"));
+            check_table(tables[i],
+                        json_object_get(json_object_get(props, tables[i]->name), "properties"),
+                        NULL);
         }
     }
-    for (size_t i = 0; cg_config_sections[i]; i++)
-        CHECK(json_object_get(props, cg_config_sections[i]));
     json_decref(s);
 }
 
