@@ -63,12 +63,30 @@ test('--check-config prints the effective built-in config, or every problem as f
   fs.writeFileSync(file, 'bayeux:\n  timeout_ms: soon\nlimits:\n  max_body: 0\ncolour: red\n');
   const bad = run('--check-config', '-c', file);
   assert.equal(bad.status, 2);
-  assert.ok(bad.stderr.includes(`${file}:2: bayeux.timeout_ms: 'soon' is not an integer`), bad.stderr);
+  assert.ok(bad.stderr.includes(`${file}:2: bayeux.timeout_ms: 'soon' is not a duration`), bad.stderr);
   assert.ok(bad.stderr.includes(`${file}:4: limits.max_body: 0 is out of range`), bad.stderr);
   assert.ok(bad.stderr.includes(`${file}:5: colour: unknown key`), bad.stderr);
   const missing = run('-c', path.join(dir, 'nope.yaml'));
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot open/);
+});
+
+test('--check-config takes sizes with k/m/g and durations with ms/s/m/h, and prints them as numbers', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-cli-'));
+  const file = path.join(dir, 'units.yaml');
+  fs.writeFileSync(file, 'stats_interval_ms: 2s\nbayeux:\n  timeout_ms: 45s\n  ws_ping_s: 1m\n' +
+    'limits:\n  max_body: 64k\n  max_ws_message: 2m\n  body_timeout_ms: 250ms\nhandoff:\n  max_bytes: 1g\n');
+  const ok = run('--check-config', '-c', file);
+  assert.equal(ok.status, 0, ok.stderr);
+  for (const line of ['stats_interval_ms: 2000', 'timeout_ms: 45000', 'ws_ping_s: 60', 'max_body: 65536',
+    'max_ws_message: 2097152', 'body_timeout_ms: 250', 'max_bytes: 1073741824'])
+    assert.match(ok.stdout, new RegExp(`^\\s*${line}\\b`, 'm'), line);
+  fs.writeFileSync(file, 'bootstrap.servers: "h:9092"\nbus:\n  max_messages: 5\n');
+  const bad = run('--check-config', '-c', file);
+  assert.equal(bad.status, 2);
+  assert.ok(bad.stderr.includes(`${file}:1: bootstrap.servers: unknown key (a librdkafka property goes under kafka.client:`), bad.stderr);
+  assert.ok(bad.stderr.includes(`${file}:2: bus: deprecated name, use handoff`), bad.stderr);
+  fs.rmSync(dir, {recursive: true, force: true});
 });
 
 test('--listen 127.0.0.1:PORT binds that address only, not every interface', async () => {
