@@ -1,10 +1,12 @@
-/* The connector set: starts Kafka/MQTT per the configuration, and the outbound hook that turns a
- * client publish into a produce and its acknowledgement into the Bayeux reply. */
+/* The connector set: starts Kafka/MQTT per the configuration, owns their
+ * counters and writes their /stats, and the outbound hook that turns a client
+ * publish into a produce and its acknowledgement into the Bayeux reply. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../gateway/alloc.h"
 #include "../gateway/channel.h"
 #include "../gateway/log.h"
 #include "connector.h"
@@ -12,10 +14,12 @@
 #define TAG "connectors"
 #define MAX_LEVELS 32
 
+/* One connector. Loop thread, except the counters (atomics, see ingest.h). */
 typedef struct slot {
     const cg_connector_ops_t *ops;
-    void *self;
+    void *self; /* NULL: not configured, or it did not start */
     cg_connectors_t *owner;
+    cg_connector_counters_t counters;
 } slot_t;
 
 struct cg_connectors {
@@ -23,17 +27,20 @@ struct cg_connectors {
     cg_handoff_t *handoff;
     cg_bayeux_t *bayeux;
     slot_t kafka, mqtt;
-    cg_log_limit_t out_limit; /* loop thread */
+    cg_route_counters_t *routes; /* indexed like cc->routes; freed after the connectors stopped */
+    cg_log_limit_t out_limit;    /* loop thread */
 };
 
-/* Created on the loop thread, finished from the connector's thread, freed on the loop. */
+/* Created on the loop thread, finished from the connector's thread, freed on
+ * the loop. */
 struct cg_outbound {
     cg_connectors_t *owner; /* only until cg_outbound_done: the loop may run the completion
                                after the connectors were stopped and freed */
     cg_bayeux_t *bayeux;
     cg_handoff_t *handoff;
     cg_pending_t *pending;
-    cg_route_t *route;
+    cg_route_counters_t *route;
+    cg_connector_counters_t *connector; /* NULL until handed to a connector */
     bool ok;
     char error[200];
 };
@@ -49,25 +56,27 @@ static void complete_on_loop(void *arg)
 void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
 {
     o->ok = ok;
-    if (ok)
-        atomic_fetch_add(&o->route->n.delivered, 1);
-    else
-        atomic_fetch_add(&o->route->n.failed, 1);
+    atomic_fetch_add(ok ? &o->route->delivered : &o->route->failed, 1);
+    if (o->connector)
+        atomic_fetch_add(ok ? &o->connector->sent : &o->connector->send_failed, 1);
     snprintf(o->error, sizeof(o->error), "%s", error ? error : "500::publish failed");
-    /* Still accepted after cg_handoff_close: main drains the handoff once more after stopping us.
+    /* Still accepted after cg_handoff_close: main drains the handoff once more
+     * after stopping us.
      */
     if (cg_handoff_call(o->handoff, complete_on_loop, o))
         free(o);
 }
 
-static const cg_route_t *find_outbound(const cg_connectors_config_t *cc, const char *channel)
+/* The index of the first outbound route whose pattern takes `channel`, or -1.
+ */
+static ptrdiff_t find_outbound(const cg_connectors_config_t *cc, const char *channel)
 {
     for (size_t i = 0; i < cc->nroutes; i++) {
         const cg_route_t *r = cc->routes[i];
         if (r->outbound && cg_channel_matches(r->pattern, channel))
-            return r;
+            return (ptrdiff_t)i;
     }
-    return NULL;
+    return -1;
 }
 
 /* Loop thread: bayeux offers every client publish. */
@@ -75,17 +84,16 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
                              cg_pending_t *p)
 {
     cg_connectors_t *c = arg;
-    const cg_route_t *r = find_outbound(c->cc, channel);
-    if (!r)
+    ptrdiff_t idx = find_outbound(c->cc, channel);
+    if (idx < 0)
         return 0;
-    cg_outbound_t *o = calloc(1, sizeof(*o));
-    if (!o)
-        return 0;
+    const cg_route_t *r = c->cc->routes[idx];
+    cg_outbound_t *o = cg_calloc(1, sizeof(*o));
     o->owner = c;
     o->bayeux = c->bayeux;
     o->handoff = c->handoff;
     o->pending = p;
-    o->route = (cg_route_t *)r; /* counters only */
+    o->route = &c->routes[idx];
 
     char lbuf[512], err[200];
     const char *levels[MAX_LEVELS];
@@ -101,9 +109,8 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
     if (!e && r->has_key)
         e = cg_template_expand(&r->key, &ctx, false, &key, err, sizeof(err));
     json_decref(fields);
-    if (!e && cg_buf_append(&topic, "", 1))
-        e = CG_TPL_ENOMEM;
-    const slot_t *s = r->target == CG_TARGET_KAFKA ? &c->kafka : &c->mqtt;
+    cg_buf_append(&topic, "", 1); /* the connector takes a C string */
+    slot_t *s = r->target == CG_TARGET_KAFKA ? &c->kafka : &c->mqtt;
     if (e) {
         char msg[300];
         snprintf(msg, sizeof(msg), "400::route %s: %s", r->name, err);
@@ -113,6 +120,7 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
     } else if (!s->self) {
         cg_outbound_done(o, false, "503::connector unavailable");
     } else {
+        o->connector = &s->counters;
         s->ops->produce(s->self, r, cg_buf_data(&topic), key.len ? cg_buf_data(&key) : "", key.len,
                         r->has_key, data, len, o);
     }
@@ -121,14 +129,20 @@ static int on_client_publish(void *arg, const char *channel, const char *data, s
     return 1;
 }
 
-void cg_connector_route_stats(const cg_connectors_config_t *cc, bool kafka, cg_buf_t *out)
+static bool route_of_kafka(const cg_route_t *r)
+{
+    return r->outbound ? r->target == CG_TARGET_KAFKA : r->source != CG_SOURCE_MQTT;
+}
+
+/* Appends "routes":{...}: the counters of the routes of one connector. */
+static void route_stats(const cg_connectors_t *c, bool kafka, cg_buf_t *out)
 {
     cg_buf_append_str(out, "\"routes\":{");
     bool first = true;
-    for (size_t i = 0; i < cc->nroutes; i++) {
-        const cg_route_t *r = cc->routes[i];
-        bool is_kafka = r->outbound ? r->target == CG_TARGET_KAFKA : r->source != CG_SOURCE_MQTT;
-        if (is_kafka != kafka)
+    for (size_t i = 0; i < c->cc->nroutes; i++) {
+        const cg_route_t *r = c->cc->routes[i];
+        const cg_route_counters_t *n = &c->routes[i];
+        if (route_of_kafka(r) != kafka)
             continue;
         if (!first)
             cg_buf_append(out, ",", 1);
@@ -138,31 +152,59 @@ void cg_connector_route_stats(const cg_connectors_config_t *cc, bool kafka, cg_b
                       ":{\"direction\":\"%s\",\"delivered\":%llu,\"bad_payload\":%llu,"
                       "\"missing_field\":%llu,\"oversize\":%llu,\"failed\":%llu}",
                       r->outbound ? "outbound" : "inbound",
-                      (unsigned long long)atomic_load(&r->n.delivered),
-                      (unsigned long long)atomic_load(&r->n.bad_payload),
-                      (unsigned long long)atomic_load(&r->n.missing_field),
-                      (unsigned long long)atomic_load(&r->n.oversize),
-                      (unsigned long long)atomic_load(&r->n.failed));
+                      (unsigned long long)atomic_load(&n->delivered),
+                      (unsigned long long)atomic_load(&n->bad_payload),
+                      (unsigned long long)atomic_load(&n->missing_field),
+                      (unsigned long long)atomic_load(&n->oversize),
+                      (unsigned long long)atomic_load(&n->failed));
     }
     cg_buf_append(out, "}", 1);
 }
 
+/* Loop thread (/stats source): one connector's object, the same keys whether it
+ * runs or not. */
 static void slot_stats(void *arg, cg_buf_t *out)
 {
     slot_t *s = arg;
-    if (s->self) {
-        s->ops->stats(s->self, out);
-    } else {
-        cg_buf_printf(out, "{\"name\":\"%s\",\"state\":\"failed\",", s->ops->name);
-        cg_connector_route_stats(s->owner->cc, s->ops == &cg_kafka_connector, out);
-        cg_buf_append(out, "}", 1);
-    }
+    const cg_connector_ops_t *ops = s->ops;
+    const cg_connector_counters_t *n = &s->counters;
+    cg_buf_printf(out, "{\"name\":\"%s\",", ops->name);
+    if (s->self)
+        ops->stats(s->self, out);
+    else
+        cg_buf_append_str(out, "\"state\":\"failed\"");
+    cg_buf_printf(out,
+                  ",\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,\"%s\":"
+                  "%llu,\"%s\":%llu,",
+                  (unsigned long long)atomic_load(&n->messages),
+                  (unsigned long long)atomic_load(&n->skipped),
+                  (unsigned long long)atomic_load(&n->waits), ops->sent_key,
+                  (unsigned long long)atomic_load(&n->sent), ops->send_failed_key,
+                  (unsigned long long)atomic_load(&n->send_failed));
+    route_stats(s->owner, ops == &cg_kafka_connector, out);
+    cg_buf_append(out, "}", 1);
+}
+
+cg_ingest_t *cg_connector_ingest(const cg_connector_env_t *env, cg_bus_kind_t bus,
+                                 const atomic_bool *stop, void (*on_full)(void *arg), void *arg)
+{
+    cg_ingest_config_t c = {.bus = bus,
+                            .log_tag = bus == CG_BUS_KAFKA ? "kafka" : "mqtt",
+                            .cc = env->cc,
+                            .handoff = env->handoff,
+                            .counters = env->counters,
+                            .routes = env->routes,
+                            .stop = stop,
+                            .on_full = on_full,
+                            .arg = arg};
+    return cg_ingest_create(&c);
 }
 
 static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *ops,
                        cg_server_t *srv)
 {
-    cg_connector_env_t env = {.cc = c->cc, .handoff = c->handoff};
+    cg_connector_env_t env = {
+        .cc = c->cc, .handoff = c->handoff, .counters = &s->counters, .routes = c->routes};
     s->ops = ops;
     s->owner = c;
     s->self = ops->start(&env);
@@ -175,21 +217,18 @@ static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *
 cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *handoff,
                                      cg_bayeux_t *bayeux, cg_server_t *srv)
 {
-    cg_connectors_t *c = calloc(1, sizeof(*c));
-    if (!c) {
-        cg_connectors_config_free(cc);
-        return NULL;
-    }
+    cg_connectors_t *c = cg_calloc(1, sizeof(*c));
     c->cc = cc;
     c->handoff = handoff;
     c->bayeux = bayeux;
+    c->routes = cg_calloc(cc->nroutes, sizeof(*c->routes));
     if (cc->kafka.enabled)
         start_slot(c, &c->kafka, &cg_kafka_connector, srv);
     if (cc->mqtt.enabled)
         start_slot(c, &c->mqtt, &cg_mqtt_connector, srv);
     if (cc->noutbound) {
-        /* The connector's own timeout answers first with its precise error; bayeux's is the
-         * backstop for an acknowledgement that never comes. */
+        /* The connector's own timeout answers first with its precise error;
+         * bayeux's is the backstop for an acknowledgement that never comes. */
         int64_t t = 0;
         if (cc->kafka.enabled && cc->kafka.produce_timeout_ms > t)
             t = cc->kafka.produce_timeout_ms;
@@ -213,5 +252,6 @@ void cg_connectors_stop(cg_connectors_t *c)
     if (c->kafka.self)
         c->kafka.ops->stop(c->kafka.self);
     cg_connectors_config_free(c->cc);
+    free(c->routes);
     free(c);
 }

@@ -34,9 +34,9 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "../gateway/alloc.h"
 #include "../gateway/log.h"
 #include "connector.h"
-#include "normalise.h"
 
 #define TAG "kafka"
 
@@ -53,17 +53,14 @@
 typedef struct part {
     char *topic;
     int32_t partition;
-    int64_t next_offset;  /* first offset not yet handed to the loop; -1 unknown */
-    int64_t first_offset; /* first offset handed over (or skipped) by this process; -1 none */
-    int64_t committed;    /* latest offset the group committed for us; -1 none yet */
-    const cg_route_t **routes;
-    size_t nroutes;
+    int64_t next_offset;       /* first offset not yet handed to the loop; -1 unknown */
+    int64_t first_offset;      /* first offset handed over (or skipped) by this process; -1 none */
+    int64_t committed;         /* latest offset the group committed for us; -1 none yet */
+    cg_ingest_routes_t routes; /* the inbound routes that take this topic */
 } part_t;
 
 typedef struct cg_kafka {
-    const cg_connectors_config_t *cc;
     const cg_kafka_config_t *cfg;
-    cg_handoff_t *handoff;
     rd_kafka_t *consumer; /* NULL without inbound Kafka routes */
     rd_kafka_t *producer; /* NULL without outbound Kafka routes */
     pthread_t consumer_thread, producer_thread;
@@ -75,8 +72,8 @@ typedef struct cg_kafka {
     size_t nparts, cap_parts;
     bool first_scan_done;
     bool paused;
-    cg_buf_t channel, data;
-    cg_log_limit_t bad_limit, meta_limit, err_limit;
+    cg_ingest_t *ingest; /* route → normalise → handoff → count */
+    cg_log_limit_t meta_limit, err_limit;
 
     /* producer thread only */
     cg_log_limit_t perr_limit;
@@ -87,8 +84,7 @@ typedef struct cg_kafka {
     atomic_bool brokers_down; /* consumer: librdkafka reported all brokers down, nothing since */
     atomic_llong in_flight;   /* produced messages without a delivery report yet */
     atomic_bool is_paused;
-    atomic_ullong messages, pauses, skipped;
-    atomic_ullong produced, produce_failed;
+    atomic_ullong pauses;
 } cg_kafka_t;
 
 /* ---- librdkafka → cg_log --------------------------------------------------------------------- */
@@ -155,24 +151,6 @@ static part_t *find_part(cg_kafka_t *k, const char *topic, int32_t partition)
     return NULL;
 }
 
-static size_t routes_for(cg_kafka_t *k, const char *topic, const cg_route_t ***out)
-{
-    size_t n = 0;
-    const cg_route_t **list = NULL;
-    for (size_t i = 0; i < k->cc->nroutes; i++) {
-        const cg_route_t *r = k->cc->routes[i];
-        if (r->outbound || r->source == CG_SOURCE_MQTT || !cg_route_matches_topic(r, topic))
-            continue;
-        const cg_route_t **nl = realloc(list, (n + 1) * sizeof(*nl));
-        if (!nl)
-            break;
-        list = nl;
-        list[n++] = r;
-    }
-    *out = list;
-    return n;
-}
-
 /* Looks for topics and partitions the routes want and assigns the new ones. */
 static void scan(cg_kafka_t *k)
 {
@@ -194,31 +172,29 @@ static void scan(cg_kafka_t *k)
         const rd_kafka_metadata_topic_t *mt = &md->topics[t];
         if (mt->err || !strncmp(mt->topic, "__", 2))
             continue;
-        const cg_route_t **routes = NULL;
-        size_t nroutes = routes_for(k, mt->topic, &routes);
-        if (!nroutes)
+        cg_ingest_routes_t routes;
+        cg_ingest_match(k->ingest, mt->topic, &routes);
+        if (!routes.n) {
+            cg_ingest_routes_free(&routes);
             continue;
+        }
         for (int p = 0; p < mt->partition_cnt; p++) {
             int32_t id = mt->partitions[p].id;
             if (find_part(k, mt->topic, id))
                 continue;
             if (k->nparts == k->cap_parts) {
-                size_t nc = k->cap_parts ? k->cap_parts * 2 : 16;
-                part_t *np = realloc(k->parts, nc * sizeof(*np));
-                if (!np)
-                    break;
-                k->parts = np;
-                k->cap_parts = nc;
+                k->cap_parts = k->cap_parts ? k->cap_parts * 2 : 16;
+                k->parts = cg_realloc(k->parts, k->cap_parts * sizeof(*k->parts));
             }
             part_t *pt = &k->parts[k->nparts++];
-            pt->topic = strdup(mt->topic);
+            pt->topic = cg_strdup(mt->topic);
             pt->partition = id;
             pt->next_offset = -1;
             pt->first_offset = -1;
             pt->committed = -1;
-            pt->routes = malloc(nroutes * sizeof(*pt->routes));
-            memcpy(pt->routes, routes, nroutes * sizeof(*pt->routes));
-            pt->nroutes = nroutes;
+            pt->routes.n = routes.n;
+            pt->routes.idx = cg_malloc(routes.n * sizeof(*pt->routes.idx));
+            memcpy(pt->routes.idx, routes.idx, routes.n * sizeof(*pt->routes.idx));
             /* Partitions present at the first scan start where the configuration says; any that
              * appear later are new, so everything in them is news: read them from the start. */
             int64_t off;
@@ -230,7 +206,7 @@ static void scan(cg_kafka_t *k)
                 off = RD_KAFKA_OFFSET_END;
             rd_kafka_topic_partition_list_add(add, mt->topic, id)->offset = off;
         }
-        free(routes);
+        cg_ingest_routes_free(&routes);
     }
     rd_kafka_metadata_destroy(md);
     k->first_scan_done = true;
@@ -267,24 +243,13 @@ static void pause_all(cg_kafka_t *k, bool pause)
            pause ? "paused" : "resumed", pause ? "full" : "drained");
 }
 
-/* Hands one update to the loop, waiting (partitions paused) while the handoff is full.
- * 0, or -1 when shutting down. */
-static int push(cg_kafka_t *k)
+/* Consumer thread (the ingest's push found the handoff full): stop fetching until the message
+ * in hand is delivered; handle_message resumes. */
+static void on_handoff_full(void *arg)
 {
-    for (;;) {
-        int rc = cg_handoff_push(k->handoff, cg_buf_data(&k->channel), cg_buf_data(&k->data),
-                                 k->data.len);
-        if (rc == 0)
-            return 0;
-        if (rc == CG_HANDOFF_ECLOSED)
-            return -1;
-        if (rc == CG_HANDOFF_EFULL && !k->paused)
-            pause_all(k, true);
-        while (!atomic_load(&k->stop) && !cg_handoff_wait_space(k->handoff, 200))
-            ;
-        if (atomic_load(&k->stop))
-            return -1;
-    }
+    cg_kafka_t *k = arg;
+    if (!k->paused)
+        pause_all(k, true);
 }
 
 static void handle_message(cg_kafka_t *k, rd_kafka_message_t *m)
@@ -307,30 +272,11 @@ static void handle_message(cg_kafka_t *k, rd_kafka_message_t *m)
                            .partition = m->partition,
                            .offset = m->offset,
                            .timestamp_ms = tst == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts};
-    for (size_t i = 0; i < pt->nroutes; i++) {
-        cg_route_t *r = (cg_route_t *)pt->routes[i]; /* counters only */
-        char err[256];
-        int rc = cg_normalise(r, &in, &k->channel, &k->data, err, sizeof(err));
-        if (rc == CG_NORM_OK) {
-            if (push(k))
-                return; /* shutting down: not stored, so not committed */
-            atomic_fetch_add(&r->n.delivered, 1);
-            continue;
-        }
-        atomic_fetch_add(&k->skipped, 1);
-        atomic_fetch_add(rc == CG_NORM_EPAYLOAD   ? &r->n.bad_payload
-                         : rc == CG_NORM_EMISSING ? &r->n.missing_field
-                         : rc == CG_NORM_ESIZE    ? &r->n.oversize
-                                                  : &r->n.failed,
-                         1);
-        cg_log_limited(&k->bad_limit, CG_LOG_WARN, TAG,
-                       "route %s: skipped %s [%" PRId32 "] offset %" PRId64 ": %s", r->name, topic,
-                       m->partition, m->offset, err);
-    }
+    if (cg_ingest_message(k->ingest, &in, &pt->routes) == CG_INGEST_ESTOPPED)
+        return; /* shutting down: not stored, so not committed */
     if (pt->first_offset < 0)
         pt->first_offset = m->offset;
     pt->next_offset = m->offset + 1;
-    atomic_fetch_add(&k->messages, 1);
     /* Handed over (or skipped for good): commit it. */
     rd_kafka_offset_store(m->rkt, m->partition, m->offset);
     if (k->paused)
@@ -402,11 +348,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     atomic_fetch_sub(&k->in_flight, 1);
     if (!m->err) {
-        atomic_fetch_add(&k->produced, 1);
         cg_outbound_done(o, true, NULL);
         return;
     }
-    atomic_fetch_add(&k->produce_failed, 1);
     char e[256];
     snprintf(e, sizeof(e), "%s::kafka: %s",
              m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? "504" : "503", rd_kafka_err2str(m->err));
@@ -457,7 +401,6 @@ static void kafka_produce(void *self, const cg_route_t *r, const char *topic, co
     if (!e)
         atomic_fetch_add(&k->in_flight, 1);
     if (e) {
-        atomic_fetch_add(&k->produce_failed, 1);
         char msg[256];
         snprintf(msg, sizeof(msg), "503::kafka: %s", rd_kafka_err2str(e));
         cg_outbound_done(o, false, msg);
@@ -471,22 +414,13 @@ static void kafka_stop(void *self);
 
 static void *kafka_start(const cg_connector_env_t *env)
 {
-    cg_kafka_t *k = calloc(1, sizeof(*k));
-    if (!k)
-        return NULL;
-    k->cc = env->cc;
+    cg_kafka_t *k = cg_calloc(1, sizeof(*k));
+    atomic_init(&k->stop, false);
+    k->ingest = cg_connector_ingest(env, CG_BUS_KAFKA, &k->stop, on_handoff_full, k);
     k->cfg = &env->cc->kafka;
-    k->handoff = env->handoff;
-    cg_buf_init(&k->channel, 0);
-    cg_buf_init(&k->data, 0);
-    bool inbound = false, outbound = false;
-    for (size_t i = 0; i < k->cc->nroutes; i++) {
-        const cg_route_t *r = k->cc->routes[i];
-        if (r->outbound && r->target == CG_TARGET_KAFKA)
-            outbound = true;
-        else if (!r->outbound && r->source != CG_SOURCE_MQTT)
-            inbound = true;
-    }
+    bool inbound = cg_ingest_route_count(k->ingest) > 0, outbound = false;
+    for (size_t i = 0; i < env->cc->nroutes; i++)
+        outbound |= env->cc->routes[i]->outbound && env->cc->routes[i]->target == CG_TARGET_KAFKA;
     char err[512];
     if (inbound) {
         rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
@@ -538,7 +472,6 @@ static void *kafka_start(const cg_connector_env_t *env)
             goto fail;
         }
     }
-    atomic_init(&k->stop, false);
     if (k->consumer) {
         if (pthread_create(&k->consumer_thread, NULL, consumer_main, k))
             goto fail;
@@ -627,36 +560,30 @@ static void kafka_stop(void *self)
     cg_log(CG_LOG_INFO, TAG, "stopped in %llu ms", (unsigned long long)(cg_now_ms() - t0));
     for (size_t i = 0; i < k->nparts; i++) {
         free(k->parts[i].topic);
-        free(k->parts[i].routes);
+        cg_ingest_routes_free(&k->parts[i].routes);
     }
     free(k->parts);
-    cg_buf_free(&k->channel);
-    cg_buf_free(&k->data);
+    cg_ingest_destroy(k->ingest);
     free(k);
 }
 
 static void kafka_stats(void *self, cg_buf_t *out)
 {
     cg_kafka_t *k = self;
-    cg_buf_printf(out, "{\"name\":\"kafka\",\"state\":\"%s\",\"bootstrap_servers\":",
+    cg_buf_printf(out, "\"state\":\"%s\",\"bootstrap_servers\":",
                   !k->consumer                   ? "producing"
                   : atomic_load(&k->metadata_ok) ? "up"
                                                  : "connecting");
     cg_buf_append_json_string(out, k->cfg->bootstrap_servers, strlen(k->cfg->bootstrap_servers));
-    cg_buf_printf(
-        out,
-        ",\"assigned_partitions\":%u,\"paused\":%s,\"pauses\":%llu,\"messages\":%llu,"
-        "\"skipped\":%llu,\"produced\":%llu,\"produce_failed\":%llu,",
-        atomic_load(&k->assigned), atomic_load(&k->is_paused) ? "true" : "false",
-        (unsigned long long)atomic_load(&k->pauses), (unsigned long long)atomic_load(&k->messages),
-        (unsigned long long)atomic_load(&k->skipped), (unsigned long long)atomic_load(&k->produced),
-        (unsigned long long)atomic_load(&k->produce_failed));
-    cg_connector_route_stats(k->cc, true, out);
-    cg_buf_append(out, "}", 1);
+    cg_buf_printf(out, ",\"assigned_partitions\":%u,\"paused\":%s,\"pauses\":%llu",
+                  atomic_load(&k->assigned), atomic_load(&k->is_paused) ? "true" : "false",
+                  (unsigned long long)atomic_load(&k->pauses));
 }
 
 const cg_connector_ops_t cg_kafka_connector = {
     .name = "kafka",
+    .sent_key = "produced",
+    .send_failed_key = "produce_failed",
     .start = kafka_start,
     .produce = kafka_produce,
     .stats = kafka_stats,

@@ -3,7 +3,7 @@
  * paho runs its own threads: connects and reconnects automatically (also when the broker is down
  * at start), and calls `on_connected` after every (re)connect, where every route's filter is
  * subscribed again (a clean session forgets subscriptions). Messages, retained ones included,
- * arrive on paho's receive thread (`on_message`): normalised and pushed into the handoff there.
+ * arrive on paho's receive thread (`on_message`): handed to the ingest (ingest.h) there.
  * When the handoff is full that thread waits for space: paho stops reading the socket and the
  * broker's flow control (and TCP) hold the rest back. QoS 1 messages are acknowledged once the
  * callback returns, so after it was handed to the loop.
@@ -19,16 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../gateway/alloc.h"
 #include "../gateway/log.h"
 #include "connector.h"
-#include "normalise.h"
 
 #define TAG "mqtt"
 
 typedef struct cg_mqtt {
-    const cg_connectors_config_t *cc;
     const cg_mqtt_config_t *cfg;
-    cg_handoff_t *handoff;
     MQTTAsync client;
     char *uri;
     /* unique filters of the inbound routes, and their QoS */
@@ -38,15 +36,14 @@ typedef struct cg_mqtt {
     atomic_bool stop;
 
     /* paho's receive thread only */
-    cg_buf_t channel, data;
-    cg_log_limit_t bad_limit;
+    cg_ingest_t *ingest; /* route → normalise → handoff → count */
 
     /* paho's threads (connect/subscribe callbacks are serialised by paho) */
     cg_log_limit_t conn_limit;
 
     /* read by the loop for /stats */
     atomic_bool connected;
-    atomic_ullong connects, messages, skipped, published, publish_failed, waits;
+    atomic_ullong connects;
 } cg_mqtt_t;
 
 static int64_t wall_ms(void)
@@ -141,28 +138,6 @@ static void subscribe_all(cg_mqtt_t *m)
         cg_log(CG_LOG_ERR, TAG, "subscribe: %s", MQTTAsync_strerror(rc));
 }
 
-/* Waits for handoff space. 0, or -1 when shutting down. */
-static int push(cg_mqtt_t *m)
-{
-    bool counted = false;
-    for (;;) {
-        int rc = cg_handoff_push(m->handoff, cg_buf_data(&m->channel), cg_buf_data(&m->data),
-                                 m->data.len);
-        if (rc == 0)
-            return 0;
-        if (rc == CG_HANDOFF_ECLOSED)
-            return -1;
-        if (!counted) {
-            atomic_fetch_add(&m->waits, 1);
-            counted = true;
-        }
-        while (!atomic_load(&m->stop) && !cg_handoff_wait_space(m->handoff, 200))
-            ;
-        if (atomic_load(&m->stop))
-            return -1;
-    }
-}
-
 /* paho's receive thread. Returns 1: the message is ours and freed here. */
 static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_message *msg)
 {
@@ -182,29 +157,9 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
                            .qos = msg->qos,
                            .retain = msg->retained != 0,
                            .timestamp_ms = wall_ms()};
-    atomic_fetch_add(&m->messages, 1);
-    for (size_t i = 0; i < m->cc->nroutes; i++) {
-        cg_route_t *r = m->cc->routes[i];
-        if (r->outbound || r->source != CG_SOURCE_MQTT || !cg_route_matches_topic(r, topic))
-            continue;
-        char err[256];
-        int rc = cg_normalise(r, &in, &m->channel, &m->data, err, sizeof(err));
-        if (rc == CG_NORM_OK) {
-            if (push(m))
-                break;
-            atomic_fetch_add(&r->n.delivered, 1);
-            continue;
-        }
-        atomic_fetch_add(&m->skipped, 1);
-        atomic_fetch_add(rc == CG_NORM_EPAYLOAD   ? &r->n.bad_payload
-                         : rc == CG_NORM_EMISSING ? &r->n.missing_field
-                         : rc == CG_NORM_ESIZE    ? &r->n.oversize
-                                                  : &r->n.failed,
-                         1);
-        cg_log_limited(&m->bad_limit, CG_LOG_WARN, TAG,
-                       "route %s: skipped message on %s (qos %d%s): %s", r->name, topic, msg->qos,
-                       msg->retained ? ", retained" : "", err);
-    }
+    /* Stopping (CG_INGEST_ESTOPPED): the message is dropped like any other on its way when the
+     * connection closes. */
+    cg_ingest_message(m->ingest, &in, NULL);
     MQTTAsync_freeMessage(&msg);
     MQTTAsync_free(topic_name);
     return 1;
@@ -213,12 +168,10 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
 /* ---- outbound ---------------------------------------------------------------------------------
  */
 
-static cg_mqtt_t *the_mqtt; /* for publish callbacks whose context is the cg_outbound_t */
-
+/* paho's threads; the context is the cg_outbound_t, which counts the result itself. */
 static void on_pub_ok(void *ctx, MQTTAsync_successData *r)
 {
     (void)r;
-    atomic_fetch_add(&the_mqtt->published, 1);
     cg_outbound_done(ctx, true, NULL);
 }
 
@@ -227,11 +180,9 @@ static void on_pub_ok5(void *ctx, MQTTAsync_successData5 *r)
     if (r && r->reasonCode >= 0x80) {
         char e[200];
         snprintf(e, sizeof(e), "503::mqtt: %s", MQTTReasonCode_toString(r->reasonCode));
-        atomic_fetch_add(&the_mqtt->publish_failed, 1);
         cg_outbound_done(ctx, false, e);
         return;
     }
-    atomic_fetch_add(&the_mqtt->published, 1);
     cg_outbound_done(ctx, true, NULL);
 }
 
@@ -240,7 +191,6 @@ static void on_pub_fail(void *ctx, MQTTAsync_failureData *r)
     char e[200];
     snprintf(e, sizeof(e), "503::mqtt: publish failed (%d%s%s)", r ? r->code : -1,
              r && r->message ? " " : "", r && r->message ? r->message : "");
-    atomic_fetch_add(&the_mqtt->publish_failed, 1);
     cg_outbound_done(ctx, false, e);
 }
 
@@ -250,7 +200,6 @@ static void on_pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
     snprintf(e, sizeof(e), "503::mqtt: publish failed (%s%s%s)",
              r ? MQTTReasonCode_toString(r->reasonCode) : "", r && r->message ? " " : "",
              r && r->message ? r->message : "");
-    atomic_fetch_add(&the_mqtt->publish_failed, 1);
     cg_outbound_done(ctx, false, e);
 }
 
@@ -262,7 +211,6 @@ static void mqtt_produce(void *self, const cg_route_t *r, const char *topic, con
     cg_mqtt_t *m = self;
     (void)key, (void)key_len, (void)has_key;
     if (!atomic_load(&m->connected)) {
-        atomic_fetch_add(&m->publish_failed, 1);
         cg_outbound_done(o, false, "503::mqtt: not connected to the broker");
         return;
     }
@@ -284,7 +232,6 @@ static void mqtt_produce(void *self, const cg_route_t *r, const char *topic, con
     if (rc != MQTTASYNC_SUCCESS) {
         char e[200];
         snprintf(e, sizeof(e), "503::mqtt: %s", MQTTAsync_strerror(rc));
-        atomic_fetch_add(&m->publish_failed, 1);
         cg_outbound_done(o, false, e);
     }
 }
@@ -312,23 +259,18 @@ static void mqtt_stop(void *self);
 
 static void *mqtt_start(const cg_connector_env_t *env)
 {
-    cg_mqtt_t *m = calloc(1, sizeof(*m));
-    if (!m)
-        return NULL;
-    m->cc = env->cc;
-    m->cfg = &env->cc->mqtt;
-    m->handoff = env->handoff;
+    const cg_connectors_config_t *cc = env->cc;
+    cg_mqtt_t *m = cg_calloc(1, sizeof(*m));
+    m->cfg = &cc->mqtt;
     atomic_init(&m->stop, false);
-    cg_buf_init(&m->channel, 0);
-    cg_buf_init(&m->data, 0);
-    the_mqtt = m;
+    m->ingest = cg_connector_ingest(env, CG_BUS_MQTT, &m->stop, NULL, NULL);
     MQTTAsync_setTraceCallback(trace_cb);
     MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
 
-    m->filters = calloc(m->cc->nroutes + 1, sizeof(*m->filters));
-    m->qos = calloc(m->cc->nroutes + 1, sizeof(*m->qos));
-    for (size_t i = 0; i < m->cc->nroutes; i++) {
-        const cg_route_t *r = m->cc->routes[i];
+    m->filters = cg_calloc(cc->nroutes + 1, sizeof(*m->filters));
+    m->qos = cg_calloc(cc->nroutes + 1, sizeof(*m->qos));
+    for (size_t i = 0; i < cc->nroutes; i++) {
+        const cg_route_t *r = cc->routes[i];
         if (r->outbound || r->source != CG_SOURCE_MQTT)
             continue;
         bool dup = false;
@@ -349,7 +291,7 @@ static void *mqtt_start(const cg_connector_env_t *env)
         snprintf(ubuf, sizeof(ubuf), "ssl://%s", u + 8);
     else
         snprintf(ubuf, sizeof(ubuf), "%s", u);
-    m->uri = strdup(ubuf);
+    m->uri = cg_strdup(ubuf);
 
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     co.MQTTVersion = m->cfg->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
@@ -410,35 +352,26 @@ static void mqtt_stop(void *self)
         /* Joins nothing itself, but no callback runs after it returns. */
         MQTTAsync_destroy(&m->client);
     }
-    the_mqtt = NULL;
     free(m->filters);
     free(m->qos);
     free(m->uri);
-    cg_buf_free(&m->channel);
-    cg_buf_free(&m->data);
+    cg_ingest_destroy(m->ingest);
     free(m);
 }
 
 static void mqtt_stats(void *self, cg_buf_t *out)
 {
     cg_mqtt_t *m = self;
-    cg_buf_printf(out, "{\"name\":\"mqtt\",\"state\":\"%s\",\"uri\":",
-                  atomic_load(&m->connected) ? "up" : "connecting");
+    cg_buf_printf(out,
+                  "\"state\":\"%s\",\"uri\":", atomic_load(&m->connected) ? "up" : "connecting");
     cg_buf_append_json_string(out, m->cfg->uri, strlen(m->cfg->uri));
-    cg_buf_printf(
-        out,
-        ",\"connects\":%llu,\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,"
-        "\"published\":%llu,\"publish_failed\":%llu,",
-        (unsigned long long)atomic_load(&m->connects),
-        (unsigned long long)atomic_load(&m->messages), (unsigned long long)atomic_load(&m->skipped),
-        (unsigned long long)atomic_load(&m->waits), (unsigned long long)atomic_load(&m->published),
-        (unsigned long long)atomic_load(&m->publish_failed));
-    cg_connector_route_stats(m->cc, false, out);
-    cg_buf_append(out, "}", 1);
+    cg_buf_printf(out, ",\"connects\":%llu", (unsigned long long)atomic_load(&m->connects));
 }
 
 const cg_connector_ops_t cg_mqtt_connector = {
     .name = "mqtt",
+    .sent_key = "published",
+    .send_failed_key = "publish_failed",
     .start = mqtt_start,
     .produce = mqtt_produce,
     .stats = mqtt_stats,

@@ -13,14 +13,13 @@
  * A value substituted into a channel is percent-encoded where it holds a character a channel
  * segment may not (so a key "a/b" becomes one segment "a%2Fb").
  *
- * Routes are built once from the configuration (connectors_config.c) and then read-only; their
- * counters are atomics bumped by connector threads and read by the loop for /stats. */
+ * Routes are built once from the configuration (connectors_config.c) and then read-only, by every
+ * thread. What happens on them is counted elsewhere (ingest.h: cg_route_counters_t). */
 #ifndef CG_ROUTE_H
 #define CG_ROUTE_H
 
 #include <jansson.h>
 #include <regex.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,15 +113,6 @@ typedef struct cg_projection {
     char *path;
 } cg_projection_t;
 
-/* Counters, bumped by the connector thread that owns the route, read by the loop. */
-typedef struct cg_route_counters {
-    atomic_ullong delivered;     /* inbound: handed to the loop; outbound: acknowledged */
-    atomic_ullong bad_payload;   /* invalid JSON / msgpack / UTF-8 */
-    atomic_ullong missing_field; /* a template placeholder had no value */
-    atomic_ullong oversize;      /* over max_size */
-    atomic_ullong failed;        /* outbound: refused or not acknowledged */
-} cg_route_counters_t;
-
 typedef struct cg_route {
     char name[64];
     int line; /* where the route starts in the config file */
@@ -148,8 +138,6 @@ typedef struct cg_route {
     bool has_key;
     int qos;
     bool retain;
-
-    cg_route_counters_t n;
 } cg_route_t;
 
 /* Does an inbound route take messages from this topic? */

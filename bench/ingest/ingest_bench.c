@@ -3,7 +3,8 @@
  *
  * In one process: librdkafka's mock cluster (1 broker), N messages of ~200-byte JSON produced to a
  * topic beforehand, then the real connector (connectors/kafka.c, route + normalise) consuming from
- * the beginning into a real cg_bus, drained by a thread standing in for the lws loop.
+ * the beginning through the ingest path (connectors/ingest.c) into a real handoff, drained by a
+ * thread standing in for the lws loop.
  * Usage: cg-ingest-bench [MESSAGES] [PARTITIONS]      Prints msgs/s. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -111,7 +112,10 @@ int main(int argc, char **argv)
     cg_handoff_set_waker(handoff, wake, NULL);
     pthread_t lt;
     pthread_create(&lt, NULL, loop, handoff);
-    cg_connector_env_t env = {.cc = cc, .handoff = handoff};
+    static cg_connector_counters_t counters;
+    cg_route_counters_t *route_counters = calloc(cc->nroutes, sizeof(*route_counters));
+    cg_connector_env_t env = {
+        .cc = cc, .handoff = handoff, .counters = &counters, .routes = route_counters};
     uint64_t t0 = cg_now_ms();
     void *k = cg_kafka_connector.start(&env);
     if (!k)
@@ -138,6 +142,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&lock);
     pthread_join(lt, NULL);
     cg_handoff_destroy(handoff);
+    free(route_counters);
     cg_connectors_config_free(cc);
     cg_config_free(&cfg);
     rd_kafka_mock_cluster_destroy(mc);
