@@ -315,11 +315,13 @@ static void lws_log_to_cg(int level, const char *line)
 
 #ifndef CG_INSTALL_DATADIR
 #define CG_INSTALL_DATADIR "/usr/local/share/cometgate"
+#define CG_INSTALL_DATADIR_FROM_BINDIR "../share/cometgate"
 #endif
 
 /* A relative static_dir is looked up from the working directory, then beside the binary
- * (build/cometgate finds ../web), then in the data directory `cmake --install` filled
- * (CG_INSTALL_DATADIR/web), so the gateway serves its pages wherever it is started. */
+ * (build/cometgate finds ../web), then in the data directory `cmake --install` filled: relative
+ * to the binary (bin/../share/cometgate/web, wherever the tree was installed), then at the
+ * configured prefix. So the gateway serves its pages wherever it is started. */
 static bool resolve_static_dir(const char *dir, char *out)
 {
     if (realpath(dir, out))
@@ -340,6 +342,10 @@ static bool resolve_static_dir(const char *dir, char *out)
         if (realpath(candidate, out))
             return true;
         snprintf(candidate, sizeof(candidate), "%s/%s", exe, dir);
+        if (realpath(candidate, out))
+            return true;
+        snprintf(candidate, sizeof(candidate), "%s/%s/%s", exe, CG_INSTALL_DATADIR_FROM_BINDIR,
+                 dir);
         if (realpath(candidate, out))
             return true;
     }
