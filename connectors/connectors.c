@@ -1,6 +1,6 @@
-/* The connector set: starts Kafka/MQTT per the configuration, owns their
- * counters and writes their /stats, and the outbound hook that turns a client
- * publish into a produce and its acknowledgement into the Bayeux reply. */
+/* The connector set: starts Kafka/MQTT per the configuration, owns their counters and writes
+ * their /stats, and the outbound hook that turns a client publish into a produce and its
+ * acknowledgement into the Bayeux reply. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +31,7 @@ struct cg_connectors {
     cg_log_limit_t out_limit;    /* loop thread */
 };
 
-/* Created on the loop thread, finished from the connector's thread, freed on
- * the loop. */
+/* Created on the loop thread, finished from the connector's thread, freed on the loop. */
 struct cg_outbound {
     cg_connectors_t *owner; /* only until cg_outbound_done: the loop may run the completion
                                after the connectors were stopped and freed */
@@ -60,15 +59,13 @@ void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
     if (o->connector)
         atomic_fetch_add(ok ? &o->connector->sent : &o->connector->send_failed, 1);
     snprintf(o->error, sizeof(o->error), "%s", error ? error : "500::publish failed");
-    /* Still accepted after cg_handoff_close: main drains the handoff once more
-     * after stopping us.
+    /* Still accepted after cg_handoff_close: main drains the handoff once more after stopping us.
      */
     if (cg_handoff_call(o->handoff, complete_on_loop, o))
         free(o);
 }
 
-/* The index of the first outbound route whose pattern takes `channel`, or -1.
- */
+/* The index of the first outbound route whose pattern takes `channel`, or -1. */
 static ptrdiff_t find_outbound(const cg_connectors_config_t *cc, const char *channel)
 {
     for (size_t i = 0; i < cc->nroutes; i++) {
@@ -161,8 +158,7 @@ static void route_stats(const cg_connectors_t *c, bool kafka, cg_buf_t *out)
     cg_buf_append(out, "}", 1);
 }
 
-/* Loop thread (/stats source): one connector's object, the same keys whether it
- * runs or not. */
+/* Loop thread (/stats source): one connector's object, the same keys whether it runs or not. */
 static void slot_stats(void *arg, cg_buf_t *out)
 {
     slot_t *s = arg;
@@ -173,14 +169,12 @@ static void slot_stats(void *arg, cg_buf_t *out)
         ops->stats(s->self, out);
     else
         cg_buf_append_str(out, "\"state\":\"failed\"");
-    cg_buf_printf(out,
-                  ",\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,\"%s\":"
-                  "%llu,\"%s\":%llu,",
-                  (unsigned long long)atomic_load(&n->messages),
-                  (unsigned long long)atomic_load(&n->skipped),
-                  (unsigned long long)atomic_load(&n->waits), ops->sent_key,
-                  (unsigned long long)atomic_load(&n->sent), ops->send_failed_key,
-                  (unsigned long long)atomic_load(&n->send_failed));
+    cg_buf_printf(
+        out, ",\"messages\":%llu,\"skipped\":%llu,\"bus_waits\":%llu,\"%s\":%llu,\"%s\":%llu,",
+        (unsigned long long)atomic_load(&n->messages), (unsigned long long)atomic_load(&n->skipped),
+        (unsigned long long)atomic_load(&n->waits), ops->sent_key,
+        (unsigned long long)atomic_load(&n->sent), ops->send_failed_key,
+        (unsigned long long)atomic_load(&n->send_failed));
     route_stats(s->owner, ops == &cg_kafka_connector, out);
     cg_buf_append(out, "}", 1);
 }
@@ -227,8 +221,8 @@ cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *h
     if (cc->mqtt.enabled)
         start_slot(c, &c->mqtt, &cg_mqtt_connector, srv);
     if (cc->noutbound) {
-        /* The connector's own timeout answers first with its precise error;
-         * bayeux's is the backstop for an acknowledgement that never comes. */
+        /* The connector's own timeout answers first with its precise error; bayeux's is the
+         * backstop for an acknowledgement that never comes. */
         int64_t t = 0;
         if (cc->kafka.enabled && cc->kafka.produce_timeout_ms > t)
             t = cc->kafka.produce_timeout_ms;
