@@ -2,7 +2,9 @@
  * (each through one cg_ingest_t, ingest.h), and take client publishes claimed by outbound routes to
  * their broker.
  *
- * main.c sees only cg_connectors_*; each connector fills a cg_connector_ops_t.
+ * main.c sees only cg_connectors_*; each connector fills a cg_connector_ops_t. Connectors know
+ * nothing of the server: their /stats JSON goes out through the cg_stats_fn registration callback
+ * main.c gives cg_connectors_start.
  *
  * Threads:
  *  - each connector runs its own thread(s) (librdkafka consumer thread, paho's threads); they reach
@@ -18,7 +20,7 @@
 
 #include "../gateway/bayeux.h"
 #include "../gateway/handoff.h"
-#include "../gateway/server.h"
+#include "../gateway/stats.h"
 #include "connectors_config.h"
 #include "ingest.h"
 
@@ -68,10 +70,18 @@ extern const cg_connector_ops_t cg_mqtt_connector;
 /* ---- what main.c uses ---- */
 typedef struct cg_connectors cg_connectors_t;
 
-/* Starts the connectors the configuration has sections for, installs the outbound hook and the
- * /stats sources. Brokers need not be reachable. Takes ownership of `cc`. */
+/* How connectors report /stats: add_stats(arg, fn, fn_arg) registers one source whose fn appends
+ * one JSON object (main.c passes cg_server_add_stats). Loop thread. */
+typedef struct cg_stats_registry {
+    void (*add_stats)(void *arg, cg_stats_fn fn, void *fn_arg);
+    void *arg;
+} cg_stats_registry_t;
+
+/* Starts the connectors the configuration has sections for, installs the outbound hook and
+ * registers one /stats source per connector with `stats` (may be NULL). Brokers need not be
+ * reachable. Takes ownership of `cc`. */
 cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *handoff,
-                                     cg_bayeux_t *bayeux, cg_server_t *srv);
+                                     cg_bayeux_t *bayeux, const cg_stats_registry_t *stats);
 /* Stops and joins every connector thread. Call after cg_handoff_close, before cg_server_destroy. */
 void cg_connectors_stop(cg_connectors_t *c);
 

@@ -195,7 +195,7 @@ cg_ingest_t *cg_connector_ingest(const cg_connector_env_t *env, cg_bus_kind_t bu
 }
 
 static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *ops,
-                       cg_server_t *srv)
+                       const cg_stats_registry_t *stats)
 {
     cg_connector_env_t env = {
         .cc = c->cc, .handoff = c->handoff, .counters = &s->counters, .routes = c->routes};
@@ -204,12 +204,12 @@ static void start_slot(cg_connectors_t *c, slot_t *s, const cg_connector_ops_t *
     s->self = ops->start(&env);
     if (!s->self)
         cg_log(CG_LOG_ERR, TAG, "%s connector did not start", ops->name);
-    if (srv)
-        cg_server_add_stats(srv, slot_stats, s);
+    if (stats)
+        stats->add_stats(stats->arg, slot_stats, s);
 }
 
 cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *handoff,
-                                     cg_bayeux_t *bayeux, cg_server_t *srv)
+                                     cg_bayeux_t *bayeux, const cg_stats_registry_t *stats)
 {
     cg_connectors_t *c = cg_calloc(1, sizeof(*c));
     c->cc = cc;
@@ -217,9 +217,9 @@ cg_connectors_t *cg_connectors_start(cg_connectors_config_t *cc, cg_handoff_t *h
     c->bayeux = bayeux;
     c->routes = cg_calloc(cc->nroutes, sizeof(*c->routes));
     if (cc->kafka.enabled)
-        start_slot(c, &c->kafka, &cg_kafka_connector, srv);
+        start_slot(c, &c->kafka, &cg_kafka_connector, stats);
     if (cc->mqtt.enabled)
-        start_slot(c, &c->mqtt, &cg_mqtt_connector, srv);
+        start_slot(c, &c->mqtt, &cg_mqtt_connector, stats);
     if (cc->noutbound) {
         /* The connector's own timeout answers first with its precise error; bayeux's is the
          * backstop for an acknowledgement that never comes. */

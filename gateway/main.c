@@ -53,6 +53,12 @@ static void print_line(void *arg, const char *line)
     fprintf((FILE *)arg, "%s\n", line);
 }
 
+/* The connectors' /stats sources go to the server through this, so they need not know it. */
+static void add_stats(void *srv, cg_stats_fn fn, void *arg)
+{
+    cg_server_add_stats(srv, fn, arg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -169,7 +175,8 @@ int main(int argc, char **argv)
            CG_VERSION, cfg.listen_host, cg_server_port(srv), cfg.bayeux.path, cfg.source);
     if (cfg.demo.enabled)
         demo = cg_demo_start(&cfg.demo, handoff);
-    connectors = cg_connectors_start(ccfg, handoff, bayeux, srv); /* takes ccfg */
+    cg_stats_registry_t stats = {.add_stats = add_stats, .arg = srv};
+    connectors = cg_connectors_start(ccfg, handoff, bayeux, &stats); /* takes ccfg */
     ccfg = NULL;
 
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);

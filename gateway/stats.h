@@ -4,7 +4,8 @@
 
 #include "buf.h"
 
-/* Appends `"name":value` members (no leading comma). Loop thread. */
+/* Appends one JSON value: an element of /stats "connectors" (commas are the caller's). Loop
+ * thread. */
 typedef void (*cg_stats_fn)(void *arg, cg_buf_t *out);
 
 #endif
