@@ -1,4 +1,5 @@
 #include "demo.h"
+#include "../gateway/alloc.h"
 #include "../gateway/log.h"
 
 #include <pthread.h>
@@ -79,9 +80,7 @@ cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_handoff_t *handoff)
         double p;
     } init[8] = {{"AAPL", 189.5}, {"MSFT", 402.1}, {"GOOG", 141.7}, {"AMZN", 178.2},
                  {"NVDA", 875.3}, {"TSLA", 171.9}, {"META", 497.4}, {"NFLX", 612.8}};
-    cg_demo_t *d = calloc(1, sizeof(*d));
-    if (!d)
-        return NULL;
+    cg_demo_t *d = cg_calloc(1, sizeof(*d));
     d->cfg = *cfg;
     d->handoff = handoff;
     d->seed = (unsigned)time(NULL);
@@ -92,6 +91,7 @@ cg_demo_t *cg_demo_start(const cg_demo_config_t *cfg, cg_handoff_t *handoff)
     }
     atomic_init(&d->stop, false);
     if (pthread_create(&d->thread, NULL, run, d)) {
+        cg_log(CG_LOG_ERR, TAG, "cannot start the demo feed thread");
         free(d);
         return NULL;
     }
