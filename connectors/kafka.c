@@ -123,12 +123,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                    rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-static rd_kafka_conf_t *base_conf(cg_kafka_t *k, char *err, size_t errlen)
+/* kafka.client, then the role's own map (kafka.consumer or kafka.producer), then ours. */
+static rd_kafka_conf_t *base_conf(cg_kafka_t *k, cg_kafka_role_t role, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    for (size_t i = 0; i < k->cfg->nclient; i++)
-        if (rd_kafka_conf_set(conf, k->cfg->client[i].key, k->cfg->client[i].value, err, errlen))
-            goto fail;
+    if (cg_kafka_conf_apply(k->cfg, role, conf, err, errlen))
+        goto fail;
     if (rd_kafka_conf_set(conf, "bootstrap.servers", k->cfg->bootstrap_servers, err, errlen))
         goto fail;
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -423,12 +423,9 @@ static void *kafka_start(const cg_connector_env_t *env)
         outbound |= env->cc->routes[i]->outbound && env->cc->routes[i]->target == CG_TARGET_KAFKA;
     char err[512];
     if (inbound) {
-        rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
-        bool has_reset = false, has_session = false;
-        for (size_t i = 0; i < k->cfg->nclient; i++) {
-            has_reset |= !strcmp(k->cfg->client[i].key, "auto.offset.reset");
-            has_session |= !strcmp(k->cfg->client[i].key, "session.timeout.ms");
-        }
+        rd_kafka_conf_t *conf = base_conf(k, CG_KAFKA_CONSUMER, err, sizeof(err));
+        bool has_reset = cg_kafka_conf_has(k->cfg, CG_KAFKA_CONSUMER, "auto.offset.reset");
+        bool has_session = cg_kafka_conf_has(k->cfg, CG_KAFKA_CONSUMER, "session.timeout.ms");
         char session_ms[16];
         snprintf(session_ms, sizeof(session_ms), "%d", CLOSE_BUDGET_MS);
         if (!conf || rd_kafka_conf_set(conf, "group.id", k->cfg->group_id, err, sizeof(err)) ||
@@ -456,7 +453,7 @@ static void *kafka_start(const cg_connector_env_t *env)
         rd_kafka_poll_set_consumer(k->consumer);
     }
     if (outbound) {
-        rd_kafka_conf_t *conf = base_conf(k, err, sizeof(err));
+        rd_kafka_conf_t *conf = base_conf(k, CG_KAFKA_PRODUCER, err, sizeof(err));
         char t[32];
         snprintf(t, sizeof(t), "%" PRId64, k->cfg->produce_timeout_ms);
         if (!conf || rd_kafka_conf_set(conf, "message.timeout.ms", t, err, sizeof(err))) {

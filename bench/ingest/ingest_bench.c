@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     cg_config_defaults(&cfg);
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
-             "kafka:\n  bootstrap_servers: '%s'\n  group_id: bench\n  start: earliest\n  client: "
+             "kafka:\n  bootstrap_servers: '%s'\n  group_id: bench\n  start: earliest\n  consumer: "
              "{fetch.wait.max.ms: '%s'}\n"
              "routes:\n  - {name: bench, kafka: bench, channel: '/bench/{key}'}\n",
              bootstrap, getenv("FETCH_WAIT_MS") ? getenv("FETCH_WAIT_MS") : "10");

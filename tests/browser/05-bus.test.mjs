@@ -126,7 +126,7 @@ describe('bus message from Kafka in the page', () => {
     gw = await startGateway({config: browserConfig({
       demo: {enabled: false},
       kafka: {bootstrap_servers: mock.bootstrap, group_id: `cg-browser-${process.pid}`, start: 'latest',
-        metadata_refresh_ms: 500, client: {'fetch.wait.max.ms': '10'}},
+        metadata_refresh_ms: 500, consumer: {'fetch.wait.max.ms': '10'}},
       routes: [{name: 'prices', kafka: 'prices', format: 'json', channel: '/prices/{key}',
         fields: {last: 'price.last', bid: 'price.bid', ask: 'price.ask'}}],
     })});

@@ -25,7 +25,7 @@ before(async () => {
   gw = await startGateway({config: testConfig({
     limits: {queue_messages: 100000, queue_bytes: 268435456},
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t21-${process.pid}`, start: 'earliest',
-      metadata_refresh_ms: 300, client: {'fetch.wait.max.ms': '10'}},
+      metadata_refresh_ms: 300, consumer: {'fetch.wait.max.ms': '10'}},
     routes: [
       {name: 'prices', kafka: 'prices', channel: '/prices/{key}'},
       {name: 'trades', kafka_regex: '^trades\\.[a-z]+$', format: 'msgpack', channel: '/trades/{field.symbol}',

@@ -38,7 +38,8 @@ async function setup(topics, overrides = {}) {
     limits: {queue_messages: 100000, queue_bytes: 268435456},
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t22-${process.pid}-${cleanups.length}`, start: 'earliest',
       metadata_refresh_ms: 300,
-      client: {'fetch.wait.max.ms': '10', 'reconnect.backoff.max.ms': '500', 'topic.metadata.refresh.interval.ms': '1000'}},
+      client: {'reconnect.backoff.max.ms': '500', 'topic.metadata.refresh.interval.ms': '1000'},
+      consumer: {'fetch.wait.max.ms': '10'}},
     routes: [{name: topics[0].split(':')[0], kafka: topics[0].split(':')[0], channel: '/' + topics[0].split(':')[0] + '/{partition}'}],
     ...overrides,
   })});

@@ -18,7 +18,8 @@ before(async () => {
   mock = await startKafkaMock({topics: ['chat:2']});
   gw = await startGateway({config: testConfig({
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t23-${process.pid}`, start: 'earliest', metadata_refresh_ms: 300,
-      produce_timeout_ms: TIMEOUT, client: {'fetch.wait.max.ms': '10', 'linger.ms': '0', 'reconnect.backoff.max.ms': '500'}},
+      produce_timeout_ms: TIMEOUT, client: {'reconnect.backoff.max.ms': '500'},
+      consumer: {'fetch.wait.max.ms': '10'}, producer: {'linger.ms': '0'}},
     routes: [
       {name: 'chat-out', publish: '/chat/*', to_kafka: 'chat', key: '{2}'},
       {name: 'chat-in', kafka: 'chat', channel: '/chat/{key}'},

@@ -119,7 +119,7 @@ test('C. hostile msgpack from Kafka is counted as bad payloads; the gateway stay
   const mock = await kafkaMock(['mp:1']);
   const gw = await gateway(testConfig({
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t25c-${process.pid}`, start: 'earliest',
-      metadata_refresh_ms: 300, client: {'fetch.wait.max.ms': '10'}},
+      metadata_refresh_ms: 300, consumer: {'fetch.wait.max.ms': '10'}},
     routes: [{name: 'mp', kafka: 'mp', format: 'msgpack', channel: '/mp/{key}'}],
   }));
   await withLog(gw, async () => {
@@ -154,7 +154,7 @@ test('D. SIGTERM 1 s after every broker went down (consumer and producer routes)
   const gw = await gateway(testConfig({
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t25d-${process.pid}`, start: 'earliest',
       metadata_refresh_ms: 300, produce_timeout_ms: 30000,
-      client: {'fetch.wait.max.ms': '10', 'reconnect.backoff.max.ms': '500'}},
+      client: {'reconnect.backoff.max.ms': '500'}, consumer: {'fetch.wait.max.ms': '10'}},
     routes: [
       {name: 'feed', kafka: 'feed', channel: '/feed/{partition}'},
       {name: 'out', publish: '/out/*', to_kafka: 'outq'},
@@ -191,7 +191,7 @@ test('E. a stop while the cluster answers commits what was delivered: the next s
   const config = testConfig({
     log_level: 'debug', // the consumer's "closed" line
     kafka: {bootstrap_servers: mock.bootstrap, group_id: `t25e-${process.pid}`, start: 'committed',
-      metadata_refresh_ms: 300, client: {'fetch.wait.max.ms': '10'}},
+      metadata_refresh_ms: 300, consumer: {'fetch.wait.max.ms': '10'}},
     routes: [{name: 'cm', kafka: 'cm', channel: '/cm/{partition}'}],
   });
   const gw1 = await gateway(config);
