@@ -102,52 +102,29 @@ static int check_kafka_property(cg_settings_t *st, const cg_setting_value_t *val
     return -1;
 }
 
-#define KOFF(f) offsetof(cg_kafka_config_t, f)
-#define KMAP(k, f, dc)                                                                             \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_MAP, .offset = KOFF(f), .check = check_kafka_property,        \
-        .doc = dc                                                                                  \
-    }
-
+#define K cg_kafka_config_t
 static const cg_setting_choice_t kafka_starts[] = {{"latest", CG_START_LATEST},
                                                    {"earliest", CG_START_EARLIEST},
                                                    {"committed", CG_START_COMMITTED},
                                                    {NULL, 0}};
 
 static const cg_setting_t kafka_settings[] = {
-    {.key = "bootstrap_servers",
-     .type = CG_SETTING_STRING,
-     .offset = KOFF(bootstrap_servers),
-     .flags = CG_SETTING_NONEMPTY | CG_SETTING_REQUIRED,
-     .doc = "host:port,host:port"},
-    {.key = "group_id",
-     .type = CG_SETTING_STRING,
-     .offset = KOFF(group_id),
-     .flags = CG_SETTING_NONEMPTY,
-     .doc = "offset commits; one per gateway node"},
-    {.key = "start",
-     .type = CG_SETTING_ENUM,
-     .offset = KOFF(start),
-     .sdef = "latest",
-     .choices = kafka_starts,
-     .doc = "where a partition starts when first assigned"},
-    {.key = "metadata_refresh_ms",
-     .type = CG_SETTING_DURATION,
-     .offset = KOFF(metadata_refresh_ms),
-     .def = 5000,
-     .min = 100,
-     .max = 3600000,
-     .doc = "how soon new topics and partitions are seen"},
-    {.key = "produce_timeout_ms",
-     .type = CG_SETTING_DURATION,
-     .offset = KOFF(produce_timeout_ms),
-     .def = 5000,
-     .min = 100,
-     .max = 300000,
-     .doc = "outbound: message.timeout.ms"},
-    KMAP("client", client_props, "librdkafka properties for the consumer and the producer"),
-    KMAP("consumer", consumer, "librdkafka properties for the consumer only"),
-    KMAP("producer", producer, "librdkafka properties for the producer only"),
+    CG_SET_STR(K, "bootstrap_servers", bootstrap_servers,
+               .flags = CG_SETTING_NONEMPTY | CG_SETTING_REQUIRED, .doc = "host:port,host:port"),
+    CG_SET_STR(K, "group_id", group_id, .flags = CG_SETTING_NONEMPTY,
+               .doc = "offset commits; one per gateway node"),
+    CG_SET_ENUM(K, "start", start, "latest", kafka_starts,
+                .doc = "where a partition starts when first assigned"),
+    CG_SET_MS(K, "metadata_refresh_ms", metadata_refresh_ms, 5000, 100, 3600000,
+              .doc = "how soon new topics and partitions are seen"),
+    CG_SET_MS(K, "produce_timeout_ms", produce_timeout_ms, 5000, 100, 300000,
+              .doc = "outbound: message.timeout.ms"),
+    CG_SET_MAP(K, "client", client_props, .check = check_kafka_property,
+               .doc = "librdkafka properties for the consumer and the producer"),
+    CG_SET_MAP(K, "consumer", consumer, .check = check_kafka_property,
+               .doc = "librdkafka properties for the consumer only"),
+    CG_SET_MAP(K, "producer", producer, .check = check_kafka_property,
+               .doc = "librdkafka properties for the producer only"),
 };
 
 static const cg_settings_table_t kafka_table = {
@@ -202,49 +179,26 @@ static int check_mqtt_uri(cg_settings_t *st, const cg_setting_value_t *val, void
     return -1;
 }
 
-#define MOFF(f) offsetof(cg_mqtt_config_t, f)
-#define MSTR(k, f, fl, chk, dc)                                                                    \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_STRING, .offset = MOFF(f), .flags = CG_SETTING_NONEMPTY | fl, \
-        .check = chk, .doc = dc                                                                    \
-    }
-#define MSECONDS(k, f, d, lo, hi, dc)                                                              \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_DURATION, .offset = MOFF(f), .def = d, .min = lo, .max = hi,  \
-        .flags = CG_SETTING_SECONDS, .doc = dc                                                     \
-    }
-
+#define M cg_mqtt_config_t
+#define NONEMPTY(fl) .flags = CG_SETTING_NONEMPTY | (fl)
 static const cg_setting_choice_t mqtt_versions[] = {{"3.1.1", 4}, {"5", 5}, {"5.0", 5}, {NULL, 0}};
 static const cg_setting_choice_t qos_levels[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
 
 static const cg_setting_t mqtt_settings[] = {
-    MSTR("uri", uri, CG_SETTING_REQUIRED, check_mqtt_uri, "tcp://HOST:PORT; ssl:// for TLS"),
-    MSTR("client_id", client_id, 0, NULL, "unique per node"),
-    MSTR("username", username, 0, NULL, NULL),
-    MSTR("password", password, CG_SETTING_SECRET, NULL, NULL),
-    {.key = "version",
-     .type = CG_SETTING_ENUM,
-     .offset = MOFF(version),
-     .sdef = "3.1.1",
-     .choices = mqtt_versions},
-    {.key = "qos",
-     .type = CG_SETTING_ENUM,
-     .offset = MOFF(qos),
-     .sdef = "1",
-     .choices = qos_levels,
-     .doc = "of the subscriptions"},
-    {.key = "clean_session", .type = CG_SETTING_BOOL, .offset = MOFF(clean_session), .def = 1},
-    MSECONDS("keepalive_s", keepalive_s, 30, 1, 65535, NULL),
-    MSECONDS("connect_timeout_s", connect_timeout_s, 5, 1, 600, NULL),
-    MSECONDS("reconnect_min_s", reconnect_min_s, 1, 1, 3600, NULL),
-    MSECONDS("reconnect_max_s", reconnect_max_s, 4, 1, 3600, NULL),
-    {.key = "publish_timeout_ms",
-     .type = CG_SETTING_DURATION,
-     .offset = MOFF(publish_timeout_ms),
-     .def = 5000,
-     .min = 100,
-     .max = 300000,
-     .doc = "outbound: no PUBACK this long fails the publish"},
+    CG_SET_STR(M, "uri", uri, NONEMPTY(CG_SETTING_REQUIRED), .check = check_mqtt_uri,
+               .doc = "tcp://HOST:PORT; ssl:// for TLS"),
+    CG_SET_STR(M, "client_id", client_id, NONEMPTY(0), .doc = "unique per node"),
+    CG_SET_STR(M, "username", username, NONEMPTY(0)),
+    CG_SET_STR(M, "password", password, NONEMPTY(CG_SETTING_SECRET)),
+    CG_SET_ENUM(M, "version", version, "3.1.1", mqtt_versions),
+    CG_SET_ENUM(M, "qos", qos, "1", qos_levels, .doc = "of the subscriptions"),
+    CG_SET_BOOL(M, "clean_session", clean_session, 1),
+    CG_SET_SECONDS(M, "keepalive_s", keepalive_s, 30, 1, 65535),
+    CG_SET_SECONDS(M, "connect_timeout_s", connect_timeout_s, 5, 1, 600),
+    CG_SET_SECONDS(M, "reconnect_min_s", reconnect_min_s, 1, 1, 3600),
+    CG_SET_SECONDS(M, "reconnect_max_s", reconnect_max_s, 4, 1, 3600),
+    CG_SET_MS(M, "publish_timeout_ms", publish_timeout_ms, 5000, 100, 300000,
+              .doc = "outbound: no PUBACK this long fails the publish"),
 };
 
 static const cg_settings_table_t mqtt_table = {
@@ -268,11 +222,14 @@ static char *host_name(const char *tail)
 /* A route while it is read: the route itself first (cc->routes holds &rl->r, and freeing the
  * route frees this block), then the YAML nodes whose meaning depends on other keys, kept for the
  * checks after the whole mapping is read. The nodes are not used after loading. */
+typedef struct noted {
+    const cg_yaml_node_t *v;
+    const char *key; /* which of the keys that share it (kafka, kafka_regex, mqtt) */
+    int count;
+} noted_t;
 typedef struct route_load {
     cg_route_t r;
-    const cg_yaml_node_t *source, *channel, *item, *target, *key;
-    const char *source_key, *target_key;
-    int nsources, ntargets;
+    noted_t source, target, channel, item, key;
     cg_kv_list_t fields;
 } route_load_t;
 
@@ -296,35 +253,16 @@ static void route_free(cg_route_t *r)
     free(r); /* the route_load_t it starts */
 }
 
-/* kafka, kafka_regex, mqtt: noted, checked once the route is read. */
-static int note_source(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
+/* Sources, targets and templates: kept in the noted_t at the setting's offset, checked once the
+ * whole route is read (what a template may hold depends on the source). */
+static int note(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
 {
-    route_load_t *rl = obj;
-    rl->nsources++;
-    rl->source = val->v;
-    rl->source_key = val->s->key;
-    return cg_settings_scalar(st, val->v, val->key) ? 0 : -1;
-}
-
-static int note_target(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
-{
-    route_load_t *rl = obj;
-    rl->ntargets++;
-    rl->target = val->v;
-    rl->target_key = val->s->key;
-    return cg_settings_scalar(st, val->v, val->key) ? 0 : -1;
-}
-
-/* channel, item, key: templates whose placeholders depend on the source. */
-static int note_template(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
-{
-    route_load_t *rl = obj;
+    noted_t *n = (noted_t *)((char *)obj + val->s->offset);
     if (!cg_settings_scalar(st, val->v, val->key))
         return -1;
-    const cg_yaml_node_t **slot = !strcmp(val->s->key, "channel") ? &rl->channel
-                                  : !strcmp(val->s->key, "item")  ? &rl->item
-                                                                  : &rl->key;
-    *slot = val->v;
+    n->v = val->v;
+    n->key = val->s->key;
+    n->count++;
     return 0;
 }
 
@@ -364,13 +302,9 @@ static int check_publish_pattern(cg_settings_t *st, const cg_setting_value_t *va
     return 0;
 }
 
-#define ROFF(f) offsetof(route_load_t, f)
-#define IN CG_ROUTE_INBOUND
-#define OUT CG_ROUTE_OUTBOUND
-#define NOTE(k, fn, sc, dc)                                                                        \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_CUSTOM, .scope = sc, .check = fn, .doc = dc                   \
-    }
+#define R route_load_t
+#define IN .scope = CG_ROUTE_INBOUND
+#define OUT .scope = CG_ROUTE_OUTBOUND
 
 static const cg_setting_choice_t formats[] = {{"json", CG_FORMAT_JSON},
                                               {"msgpack", CG_FORMAT_MSGPACK},
@@ -379,52 +313,24 @@ static const cg_setting_choice_t formats[] = {{"json", CG_FORMAT_JSON},
                                               {NULL, 0}};
 
 static const cg_setting_t route_settings[] = {
-    {.key = "name",
-     .type = CG_SETTING_STRING,
-     .offset = ROFF(r.name),
-     .size = sizeof(((cg_route_t *)0)->name),
-     .flags = CG_SETTING_NONEMPTY},
-    NOTE("kafka", note_source, IN, "exact Kafka topic"),
-    NOTE("kafka_regex", note_source, IN, "POSIX extended regex over Kafka topic names"),
-    NOTE("mqtt", note_source, IN, "MQTT topic filter (+, #)"),
-    NOTE("channel", note_template, IN, "channel template"),
-    {.key = "format",
-     .type = CG_SETTING_ENUM,
-     .offset = ROFF(r.format),
-     .scope = IN,
-     .sdef = "json",
-     .choices = formats},
-    NOTE("item", note_template, IN, "item name template"),
-    {.key = "fields",
-     .type = CG_SETTING_MAP,
-     .offset = ROFF(fields),
-     .scope = IN,
-     .flags = CG_SETTING_LIST_OK,
-     .check = check_field_path,
-     .doc = "projection: field paths, or output name: field path"},
-    {.key = "max_size",
-     .type = CG_SETTING_SIZE,
-     .offset = ROFF(r.max_size),
-     .scope = IN,
-     .min = 1,
-     .max = 1073741824,
-     .doc = "payload bytes; default limits.max_message_size"},
-    {.key = "publish",
-     .type = CG_SETTING_STRING,
-     .offset = ROFF(r.pattern),
-     .scope = OUT,
-     .check = check_publish_pattern,
-     .doc = "channel or pattern"},
-    NOTE("to_kafka", note_target, OUT, "Kafka topic template"),
-    NOTE("to_mqtt", note_target, OUT, "MQTT topic template"),
-    NOTE("key", note_template, OUT, "Kafka key template; default {channel}"),
-    {.key = "qos",
-     .type = CG_SETTING_ENUM,
-     .offset = ROFF(r.qos),
-     .scope = OUT,
-     .sdef = "1",
-     .choices = qos_levels},
-    {.key = "retain", .type = CG_SETTING_BOOL, .offset = ROFF(r.retain), .scope = OUT},
+    CG_SET_STRBUF(R, "name", r.name, NULL, .flags = CG_SETTING_NONEMPTY),
+    CG_SET_CUSTOM(R, "kafka", source, note, IN, .doc = "exact Kafka topic"),
+    CG_SET_CUSTOM(R, "kafka_regex", source, note, IN, .doc = "POSIX extended regex over topics"),
+    CG_SET_CUSTOM(R, "mqtt", source, note, IN, .doc = "MQTT topic filter (+, #)"),
+    CG_SET_CUSTOM(R, "channel", channel, note, IN, .doc = "channel template"),
+    CG_SET_ENUM(R, "format", r.format, "json", formats, IN),
+    CG_SET_CUSTOM(R, "item", item, note, IN, .doc = "item name template"),
+    CG_SET_MAP(R, "fields", fields, IN, .flags = CG_SETTING_LIST_OK, .check = check_field_path,
+               .doc = "projection: field paths, or output name: field path"),
+    CG_SET_SIZE(R, "max_size", r.max_size, 0, 1, 1073741824, IN,
+                .doc = "payload bytes; default limits.max_message_size"),
+    CG_SET_STR(R, "publish", r.pattern, OUT, .check = check_publish_pattern,
+               .doc = "channel or pattern"),
+    CG_SET_CUSTOM(R, "to_kafka", target, note, OUT, .doc = "Kafka topic template"),
+    CG_SET_CUSTOM(R, "to_mqtt", target, note, OUT, .doc = "MQTT topic template"),
+    CG_SET_CUSTOM(R, "key", key, note, OUT, .doc = "Kafka key template; default {channel}"),
+    CG_SET_ENUM(R, "qos", r.qos, "1", qos_levels, OUT),
+    CG_SET_BOOL(R, "retain", r.retain, 0, OUT),
 };
 
 static const cg_settings_table_t route_table = {
@@ -524,24 +430,25 @@ static void check_fields(cg_settings_t *st, const cg_route_t *r, const cg_templa
     }
 }
 
+/* The route's bus needs its section: `what` names the key that asked for it. */
+static void need_section(cg_settings_t *st, const cg_route_t *r, const char *base, bool kafka,
+                         const char *what, const cg_connectors_config_t *cc)
+{
+    if (kafka ? !cc->kafka.enabled : !cc->mqtt.enabled)
+        cg_settings_problem(st, r->line, base, "%s, but there is no %s section", what,
+                            kafka ? "kafka" : "mqtt");
+}
+
 static void finish_outbound(cg_settings_t *st, route_load_t *rl, const char *base,
                             const cg_connectors_config_t *cc)
 {
     cg_route_t *r = &rl->r;
-    const cg_yaml_node_t *v = rl->target;
+    const cg_yaml_node_t *v = rl->target.v;
     char key[160];
-    if (rl->ntargets != 1) {
-        cg_settings_problem(st, r->line, base,
-                            "an outbound route needs exactly one of to_kafka, to_mqtt");
-        return;
-    }
-    r->target = !strcmp(rl->target_key, "to_kafka") ? CG_TARGET_KAFKA : CG_TARGET_MQTT;
-    if (r->target == CG_TARGET_KAFKA && !cc->kafka.enabled)
-        cg_settings_problem(st, r->line, base, "to_kafka, but there is no kafka section");
-    if (r->target == CG_TARGET_MQTT && !cc->mqtt.enabled)
-        cg_settings_problem(st, r->line, base, "to_mqtt, but there is no mqtt section");
+    r->target = !strcmp(rl->target.key, "to_kafka") ? CG_TARGET_KAFKA : CG_TARGET_MQTT;
+    need_section(st, r, base, r->target == CG_TARGET_KAFKA, rl->target.key, cc);
     const unsigned allowed = CG_TPL_CHANNEL | CG_TPL_LEVEL | CG_TPL_FIELD;
-    snprintf(key, sizeof(key), "%s.%s", base, rl->target_key);
+    snprintf(key, sizeof(key), "%s.%s", base, rl->target.key);
     if (!compile(st, v, key, allowed, &r->target_topic)) {
         if (r->target_topic.nparts == 0)
             cg_settings_problem(st, v->line, key, "must not be empty");
@@ -550,14 +457,14 @@ static void finish_outbound(cg_settings_t *st, route_load_t *rl, const char *bas
         else if (r->pattern)
             check_levels(st, &r->target_topic, v, key, r);
     }
-    if (rl->key) {
+    if (rl->key.v) {
         snprintf(key, sizeof(key), "%s.key", base);
         if (r->target != CG_TARGET_KAFKA) {
-            cg_settings_problem(st, rl->key->line, key, "only Kafka messages have a key");
-        } else if (!compile(st, rl->key, key, allowed, &r->key)) {
+            cg_settings_problem(st, rl->key.v->line, key, "only Kafka messages have a key");
+        } else if (!compile(st, rl->key.v, key, allowed, &r->key)) {
             r->has_key = true;
             if (r->pattern)
-                check_levels(st, &r->key, rl->key, key, r);
+                check_levels(st, &r->key, rl->key.v, key, r);
         }
     } else if (r->target == CG_TARGET_KAFKA) {
         char err[64];
@@ -570,21 +477,15 @@ static void finish_inbound(cg_settings_t *st, route_load_t *rl, const char *base
                            const cg_connectors_config_t *cc)
 {
     cg_route_t *r = &rl->r;
-    const cg_yaml_node_t *v = rl->source;
+    const cg_yaml_node_t *v = rl->source.v;
     char key[160];
-    if (rl->nsources != 1) {
-        cg_settings_problem(st, r->line, base,
-                            "an inbound route needs exactly one of kafka, kafka_regex, mqtt (or "
-                            "'publish' for an outbound route)");
-        return;
-    }
-    snprintf(key, sizeof(key), "%s.%s", base, rl->source_key);
+    snprintf(key, sizeof(key), "%s.%s", base, rl->source.key);
     r->topic = cg_strdup(v->scalar);
     if (!*r->topic) {
         cg_settings_problem(st, v->line, key, "must not be empty");
-    } else if (!strcmp(rl->source_key, "kafka")) {
+    } else if (!strcmp(rl->source.key, "kafka")) {
         r->source = CG_SOURCE_KAFKA;
-    } else if (!strcmp(rl->source_key, "kafka_regex")) {
+    } else if (!strcmp(rl->source.key, "kafka_regex")) {
         r->source = CG_SOURCE_KAFKA_REGEX;
         int e = regcomp(&r->re, r->topic, REG_EXTENDED | REG_NOSUB);
         if (e) {
@@ -603,13 +504,10 @@ static void finish_inbound(cg_settings_t *st, route_load_t *rl, const char *base
                                 r->topic);
     }
     bool is_mqtt = r->source == CG_SOURCE_MQTT;
-    if (!is_mqtt && !cc->kafka.enabled)
-        cg_settings_problem(st, r->line, base, "a Kafka source, but there is no kafka section");
-    if (is_mqtt && !cc->mqtt.enabled)
-        cg_settings_problem(st, r->line, base, "an MQTT source, but there is no mqtt section");
+    need_section(st, r, base, !is_mqtt, is_mqtt ? "an MQTT source" : "a Kafka source", cc);
     unsigned allowed =
         CG_TPL_TOPIC | CG_TPL_FIELD | (is_mqtt ? CG_TPL_LEVEL : CG_TPL_KEY | CG_TPL_PARTITION);
-    const cg_yaml_node_t *nodes[2] = {rl->channel, rl->item};
+    const cg_yaml_node_t *nodes[2] = {rl->channel.v, rl->item.v};
     cg_template_t *tpls[2] = {&r->channel, &r->item};
     for (int i = 0; i < 2; i++) {
         if (!nodes[i])
@@ -625,7 +523,7 @@ static void finish_inbound(cg_settings_t *st, route_load_t *rl, const char *base
             check_levels(st, tpls[i], nodes[i], key, r);
         check_fields(st, r, tpls[i], nodes[i], key);
     }
-    if (!rl->channel)
+    if (!rl->channel.v)
         cg_settings_problem(st, r->line, base, "'channel' is required");
     r->fields = cg_calloc(rl->fields.n + 1, sizeof(*r->fields));
     for (size_t i = 0; i < rl->fields.n; i++) {
@@ -670,12 +568,17 @@ static cg_route_t *load_route(cg_settings_t *st, const cg_yaml_node_t *v, size_t
                                  : "not allowed in an inbound route (it has no 'publish')",
         .obj = rl};
     cg_settings_load(st, &route_table, &sec);
-    if (r->outbound)
+    if ((r->outbound ? rl->target.count : rl->source.count) != 1)
+        cg_settings_problem(st, r->line, base, "%s",
+                            r->outbound ? "an outbound route needs exactly one of to_kafka, to_mqtt"
+                                        : "an inbound route needs exactly one of kafka, "
+                                          "kafka_regex, mqtt (or 'publish' for an outbound route)");
+    else if (r->outbound)
         finish_outbound(st, rl, base, cc);
     else
         finish_inbound(st, rl, base, cc);
     const cg_yaml_node_t *retain = cg_yaml_get(v, "retain");
-    if (r->outbound && r->target == CG_TARGET_KAFKA && rl->ntargets == 1 && retain) {
+    if (r->outbound && r->target == CG_TARGET_KAFKA && rl->target.count == 1 && retain) {
         char key[160];
         snprintf(key, sizeof(key), "%s.retain", base);
         cg_settings_problem(st, retain->line, key, "only MQTT messages are retained");

@@ -7,39 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OFF(f) offsetof(cg_config_t, f)
-#define FSIZE(f) sizeof(((cg_config_t *)0)->f)
-#define NUM(ty, k, f, d, lo, hi, dc)                                                               \
-    {                                                                                              \
-        .key = k, .type = ty, .offset = OFF(f), .def = d, .min = lo, .max = hi, .doc = dc          \
-    }
-#define INT(k, f, d, lo, hi, dc) NUM(CG_SETTING_INT, k, f, d, lo, hi, dc)
-#define SIZE(k, f, d, lo, hi, dc) NUM(CG_SETTING_SIZE, k, f, d, lo, hi, dc)
-#define MS(k, f, d, lo, hi, dc) NUM(CG_SETTING_DURATION, k, f, d, lo, hi, dc)
-#define SECONDS(k, f, d, lo, hi, dc)                                                               \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_DURATION, .offset = OFF(f), .def = d, .min = lo, .max = hi,   \
-        .flags = CG_SETTING_SECONDS, .doc = dc                                                     \
-    }
-#define BOOL(k, f, d, dc)                                                                          \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_BOOL, .offset = OFF(f), .def = d, .doc = dc                   \
-    }
-#define STR(k, f, d, chk, dc)                                                                      \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_STRING, .offset = OFF(f), .size = FSIZE(f), .sdef = d,        \
-        .check = chk, .doc = dc                                                                    \
-    }
-#define ENUM(k, f, d, ch, dc)                                                                      \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_ENUM, .offset = OFF(f), .size = FSIZE(f), .sdef = d,          \
-        .choices = ch, .doc = dc                                                                   \
-    }
-#define SECTION(k, dc)                                                                             \
-    {                                                                                              \
-        .key = k, .type = CG_SETTING_SECTION, .doc = dc                                            \
-    }
-
+#define C cg_config_t
 static int check_listen(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
 {
     const char *s = cg_settings_scalar(st, val->v, val->key);
@@ -73,55 +41,62 @@ static const cg_setting_choice_t log_levels[] = {{"error", 0}, {"warn", 0},  {"n
 static const cg_setting_choice_t event_loops[] = {{"epoll", 0}, {"poll", 0}, {NULL, 0}};
 
 static const cg_setting_t settings[] = {
-    {.key = "listen",
-     .type = CG_SETTING_CUSTOM,
-     .check = check_listen,
-     .show = show_listen,
-     .doc = "HOST:PORT to bind"},
-    STR("static_dir", static_dir, "web", NULL, "\"\" turns static files off"),
-    ENUM("log_level", log_level, "notice", log_levels, NULL),
-    MS("stats_interval_ms", stats_interval_ms, 1000, 0, 3600000, "/cometgate/stats period; 0 off"),
-    ENUM("event_loop", event_loop, "epoll", event_loops, "epoll (libev) or lws's own poll loop"),
-    STR("bayeux.path", bayeux.path, "/cometd", check_channel_path, NULL),
-    MS("bayeux.timeout_ms", bayeux.timeout_ms, 30000, 0, 600000,
-       "a /meta/connect is held this long"),
-    MS("bayeux.interval_ms", bayeux.interval_ms, 0, 0, 600000, "advice.interval"),
-    MS("bayeux.max_interval_ms", bayeux.max_interval_ms, 10000, 100, 3600000,
-       "a session without a /meta/connect this long is swept"),
-    MS("bayeux.multiple_clients_interval_ms", bayeux.multiple_clients_interval_ms, 2000, 0, 600000,
-       NULL),
-    SECONDS("bayeux.ws_ping_s", bayeux.ws_ping_s, 25, 0, 3600, "idle WebSockets get a ping; 0 off"),
-    BOOL("bayeux.ws_deflate", bayeux.ws_deflate, 0, "permessage-deflate when offered"),
-    SIZE("limits.max_body", limits.max_body, 1048576, 256, 1073741824, "HTTP body: 413 above"),
-    SIZE("limits.max_ws_message", limits.max_ws_message, 1048576, 256, 1073741824,
-         "WebSocket message: close 1009 above"),
-    INT("limits.max_sessions", limits.max_sessions, 100000, 1, 10000000, NULL),
-    INT("limits.max_subscriptions", limits.max_subscriptions, 100, 1, 1000000, "per session"),
-    INT("limits.max_channel_length", limits.max_channel_length, 256, 2, 65536, NULL),
-    INT("limits.max_batch", limits.max_batch, 100, 1, 100000, "messages per request or frame"),
-    INT("limits.queue_messages", limits.queue_messages, 1000, 1, 10000000, "per-session queue"),
-    SIZE("limits.queue_bytes", limits.queue_bytes, 4194304, 1024, 1073741824, NULL),
-    SIZE("limits.max_message_size", limits.max_message_size, 262144, 64, 1073741824,
-         "one published message, encoded"),
-    SIZE("limits.max_subscription_bytes", limits.max_subscription_bytes, 16384, 256, 1073741824,
-         "per session: 128 + name length per subscription"),
-    INT("limits.peer_max_sessions", limits.peer_max_sessions, 10000, 1, 10000000,
-        "sessions from one peer address"),
-    INT("limits.peer_handshake_rate", limits.peer_handshake_rate, 100, 1, 10000000,
-        "handshakes per second per peer address"),
-    INT("limits.peer_handshake_burst", limits.peer_handshake_burst, 2000, 1, 10000000, NULL),
-    MS("limits.body_timeout_ms", limits.body_timeout_ms, 10000, 100, 3600000,
-       "then a body slower than body_min_rate gets 408"),
-    SIZE("limits.body_min_rate", limits.body_min_rate, 1024, 0, 1073741824, "bytes per second"),
-    BOOL("demo.enabled", demo.enabled, 1, NULL),
-    MS("demo.interval_ms", demo.interval_ms, 250, 1, 3600000, NULL),
-    STR("demo.channel_prefix", demo.channel_prefix, "/demo/ticker", check_channel_path, NULL),
-    INT("handoff.max_messages", handoff.max_messages, 65536, 1, 100000000,
-        "connector threads -> loop queue"),
-    SIZE("handoff.max_bytes", handoff.max_bytes, 67108864, 1024, 17179869184LL, NULL),
-    SECTION("kafka", "connectors/connectors_config.c"),
-    SECTION("mqtt", "connectors/connectors_config.c"),
-    SECTION("routes", "connectors/connectors_config.c"),
+    CG_SET_CUSTOM(C, "listen", listen_port, check_listen, .show = show_listen,
+                  .doc = "HOST:PORT to bind"),
+    CG_SET_STRBUF(C, "static_dir", static_dir, "web", .doc = "\"\" turns static files off"),
+    CG_SET_ENUMBUF(C, "log_level", log_level, "notice", log_levels),
+    CG_SET_MS(C, "stats_interval_ms", stats_interval_ms, 1000, 0, 3600000,
+              .doc = "/cometgate/stats period; 0 off"),
+    CG_SET_ENUMBUF(C, "event_loop", event_loop, "epoll", event_loops,
+                   .doc = "epoll (libev) or lws's own poll loop"),
+    CG_SET_STRBUF(C, "bayeux.path", bayeux.path, "/cometd", .check = check_channel_path),
+    CG_SET_MS(C, "bayeux.timeout_ms", bayeux.timeout_ms, 30000, 0, 600000,
+              .doc = "a /meta/connect is held this long"),
+    CG_SET_MS(C, "bayeux.interval_ms", bayeux.interval_ms, 0, 0, 600000, .doc = "advice.interval"),
+    CG_SET_MS(C, "bayeux.max_interval_ms", bayeux.max_interval_ms, 10000, 100, 3600000,
+              .doc = "a session without a /meta/connect this long is swept"),
+    CG_SET_MS(C, "bayeux.multiple_clients_interval_ms", bayeux.multiple_clients_interval_ms, 2000,
+              0, 600000),
+    CG_SET_SECONDS(C, "bayeux.ws_ping_s", bayeux.ws_ping_s, 25, 0, 3600,
+                   .doc = "idle WebSockets get a ping; 0 off"),
+    CG_SET_BOOL(C, "bayeux.ws_deflate", bayeux.ws_deflate, 0,
+                .doc = "permessage-deflate when offered"),
+    CG_SET_SIZE(C, "limits.max_body", limits.max_body, 1048576, 256, 1073741824,
+                .doc = "HTTP body: 413 above"),
+    CG_SET_SIZE(C, "limits.max_ws_message", limits.max_ws_message, 1048576, 256, 1073741824,
+                .doc = "WebSocket message: close 1009 above"),
+    CG_SET_INT(C, "limits.max_sessions", limits.max_sessions, 100000, 1, 10000000),
+    CG_SET_INT(C, "limits.max_subscriptions", limits.max_subscriptions, 100, 1, 1000000,
+               .doc = "per session"),
+    CG_SET_INT(C, "limits.max_channel_length", limits.max_channel_length, 256, 2, 65536),
+    CG_SET_INT(C, "limits.max_batch", limits.max_batch, 100, 1, 100000,
+               .doc = "messages per request or frame"),
+    CG_SET_INT(C, "limits.queue_messages", limits.queue_messages, 1000, 1, 10000000,
+               .doc = "per-session queue"),
+    CG_SET_SIZE(C, "limits.queue_bytes", limits.queue_bytes, 4194304, 1024, 1073741824),
+    CG_SET_SIZE(C, "limits.max_message_size", limits.max_message_size, 262144, 64, 1073741824,
+                .doc = "one published message, encoded"),
+    CG_SET_SIZE(C, "limits.max_subscription_bytes", limits.max_subscription_bytes, 16384, 256,
+                1073741824, .doc = "per session: 128 + name length per subscription"),
+    CG_SET_INT(C, "limits.peer_max_sessions", limits.peer_max_sessions, 10000, 1, 10000000,
+               .doc = "sessions from one peer address"),
+    CG_SET_INT(C, "limits.peer_handshake_rate", limits.peer_handshake_rate, 100, 1, 10000000,
+               .doc = "handshakes per second per peer address"),
+    CG_SET_INT(C, "limits.peer_handshake_burst", limits.peer_handshake_burst, 2000, 1, 10000000),
+    CG_SET_MS(C, "limits.body_timeout_ms", limits.body_timeout_ms, 10000, 100, 3600000,
+              .doc = "then a body slower than body_min_rate gets 408"),
+    CG_SET_SIZE(C, "limits.body_min_rate", limits.body_min_rate, 1024, 0, 1073741824,
+                .doc = "bytes per second"),
+    CG_SET_BOOL(C, "demo.enabled", demo.enabled, 1),
+    CG_SET_MS(C, "demo.interval_ms", demo.interval_ms, 250, 1, 3600000),
+    CG_SET_STRBUF(C, "demo.channel_prefix", demo.channel_prefix, "/demo/ticker",
+                  .check = check_channel_path),
+    CG_SET_INT(C, "handoff.max_messages", handoff.max_messages, 65536, 1, 100000000,
+               .doc = "connector threads -> loop queue"),
+    CG_SET_SIZE(C, "handoff.max_bytes", handoff.max_bytes, 67108864, 1024, 17179869184LL),
+    CG_SET_SECTION("kafka", .doc = "connectors/connectors_config.c"),
+    CG_SET_SECTION("mqtt", .doc = "connectors/connectors_config.c"),
+    CG_SET_SECTION("routes", .doc = "connectors/connectors_config.c"),
 };
 
 /* Old names of groups, accepted with a warning for one release. */

@@ -105,6 +105,58 @@ struct cg_setting {
     const char *doc; /* one line */
 };
 
+/* Table rows: T is the struct the table fills, f its field; optional designators follow
+ * (.doc = "...", .check = fn, .scope = ..., .flags = ...). */
+#define CG_SET_NUM(ty, T, k, f, d, lo, hi, ...)                                                    \
+    {                                                                                              \
+        .key = k, .type = ty, .offset = offsetof(T, f), .def = d, .min = lo, .max = hi,            \
+        __VA_ARGS__                                                                                \
+    }
+#define CG_SET_INT(T, k, f, d, lo, hi, ...)                                                        \
+    CG_SET_NUM(CG_SETTING_INT, T, k, f, d, lo, hi, __VA_ARGS__)
+#define CG_SET_SIZE(T, k, f, d, lo, hi, ...)                                                       \
+    CG_SET_NUM(CG_SETTING_SIZE, T, k, f, d, lo, hi, __VA_ARGS__)
+#define CG_SET_MS(T, k, f, d, lo, hi, ...)                                                         \
+    CG_SET_NUM(CG_SETTING_DURATION, T, k, f, d, lo, hi, __VA_ARGS__)
+#define CG_SET_SECONDS(T, k, f, d, lo, hi, ...)                                                    \
+    CG_SET_NUM(CG_SETTING_DURATION, T, k, f, d, lo, hi, .flags = CG_SETTING_SECONDS, __VA_ARGS__)
+#define CG_SET_BOOL(T, k, f, d, ...)                                                               \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_BOOL, .offset = offsetof(T, f), .def = d, __VA_ARGS__         \
+    }
+/* A char[] field (STRBUF, ENUMBUF) or a char * / int field (STR, ENUM). */
+#define CG_SET_STRBUF(T, k, f, d, ...)                                                             \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_STRING, .offset = offsetof(T, f),                             \
+        .size = sizeof(((T *)0)->f), .sdef = d, __VA_ARGS__                                        \
+    }
+#define CG_SET_STR(T, k, f, ...)                                                                   \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_STRING, .offset = offsetof(T, f), __VA_ARGS__                 \
+    }
+#define CG_SET_ENUMBUF(T, k, f, d, ch, ...)                                                        \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_ENUM, .offset = offsetof(T, f), .size = sizeof(((T *)0)->f),  \
+        .sdef = d, .choices = ch, __VA_ARGS__                                                      \
+    }
+#define CG_SET_ENUM(T, k, f, d, ch, ...)                                                           \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_ENUM, .offset = offsetof(T, f), .sdef = d, .choices = ch,     \
+        __VA_ARGS__                                                                                \
+    }
+#define CG_SET_MAP(T, k, f, ...)                                                                   \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_MAP, .offset = offsetof(T, f), __VA_ARGS__                    \
+    }
+#define CG_SET_CUSTOM(T, k, f, fn, ...)                                                            \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_CUSTOM, .offset = offsetof(T, f), .check = fn, __VA_ARGS__    \
+    }
+#define CG_SET_SECTION(k, ...)                                                                     \
+    {                                                                                              \
+        .key = k, .type = CG_SETTING_SECTION, __VA_ARGS__                                          \
+    }
+
 /* Old names, accepted with a warning for one release. */
 typedef struct cg_setting_alias {
     const char *old, *now;
@@ -145,9 +197,17 @@ void cg_settings_free(const cg_settings_table_t *t, void *obj);
 void cg_settings_print(const cg_settings_table_t *t, unsigned scope, const void *obj, int indent,
                        void (*out)(void *arg, const char *line), void *arg);
 
+/* `s` as a YAML double-quoted scalar into buf (cut to fit). */
+void cg_settings_quote(const char *s, char *buf, size_t len);
+
 /* Value parsers, shared with code that reads values outside a table (0, or -1). */
 int cg_settings_parse_size(const char *s, int64_t *out);
 int cg_settings_parse_duration(const char *s, bool seconds, int64_t *out);
+
+/* The string forms in schemas/config.schema.json (beside an integer in the field's unit). */
+#define CG_SETTINGS_SIZE_PATTERN "^[0-9]+[kKmMgG]$"
+#define CG_SETTINGS_DURATION_PATTERN "^[0-9]+(ms|s|m|h)$"
+#define CG_SETTINGS_SECONDS_PATTERN "^([0-9]+(s|m|h)|[0-9]*000ms)$"
 
 /* The JSON Schema name of a type ("integer", "size", "duration", "boolean", "string", "enum",
  * "object", "array"), for the test that checks a table against schemas/config.schema.json. */
