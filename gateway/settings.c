@@ -192,14 +192,14 @@ static void load_entries(cg_settings_t *st, const cg_setting_value_t *val, void 
     list->items = cg_realloc(list->items, (list->n + v->count + 1) * sizeof(*list->items));
     for (size_t i = 0; i < v->count; i++) {
         char key[300];
-        const char *text = cg_settings_scalar(st, v->items[i], val->key);
-        if (!text)
-            continue;
-        const char *name = as_list ? text : v->keys[i];
         if (as_list)
             snprintf(key, sizeof(key), "%s[%zu]", val->key, i);
         else
-            snprintf(key, sizeof(key), "%s.%s", val->key, name);
+            snprintf(key, sizeof(key), "%s.%s", val->key, v->keys[i]);
+        const char *text = cg_settings_scalar(st, v->items[i], key);
+        if (!text)
+            continue;
+        const char *name = as_list ? text : v->keys[i];
         bool dup = false;
         for (size_t j = 0; j < list->n; j++)
             dup |= !strcmp(list->items[j].key, name);
@@ -213,6 +213,37 @@ static void load_entries(cg_settings_t *st, const cg_setting_value_t *val, void 
         list->items[list->n].key = cg_strdup(name);
         list->items[list->n].value = cg_strdup(text);
         list->n++;
+    }
+}
+
+/* Writes a parsed value: numbers and booleans from x, a string from text, a choice by index x. */
+static void store(const cg_setting_t *s, void *field, int64_t x, const char *text)
+{
+    switch (s->type) {
+    case CG_SETTING_INT:
+    case CG_SETTING_SIZE:
+    case CG_SETTING_DURATION:
+        *(int64_t *)field = x;
+        break;
+    case CG_SETTING_BOOL:
+        *(bool *)field = x != 0;
+        break;
+    case CG_SETTING_STRING:
+        if (s->size) {
+            snprintf(field, s->size, "%s", text ? text : "");
+        } else {
+            free(*(char **)field);
+            *(char **)field = text ? cg_strdup(text) : NULL;
+        }
+        break;
+    case CG_SETTING_ENUM:
+        if (s->size)
+            snprintf(field, s->size, "%s", s->choices[x].name);
+        else
+            *(int *)field = s->choices[x].value;
+        break;
+    default:
+        break;
     }
 }
 
@@ -277,32 +308,7 @@ static void apply(cg_settings_t *st, const cg_setting_value_t *val, void *obj)
     }
     if (s->check && s->check(st, val, obj))
         return;
-    switch (s->type) {
-    case CG_SETTING_INT:
-    case CG_SETTING_SIZE:
-    case CG_SETTING_DURATION:
-        *(int64_t *)field = x;
-        break;
-    case CG_SETTING_BOOL:
-        *(bool *)field = b;
-        break;
-    case CG_SETTING_STRING:
-        if (s->size) {
-            snprintf(field, s->size, "%s", text);
-        } else {
-            free(*(char **)field);
-            *(char **)field = cg_strdup(text);
-        }
-        break;
-    case CG_SETTING_ENUM:
-        if (s->size)
-            snprintf(field, s->size, "%s", s->choices[choice].name);
-        else
-            *(int *)field = s->choices[choice].value;
-        break;
-    default:
-        break;
-    }
+    store(s, field, s->type == CG_SETTING_BOOL ? b : s->type == CG_SETTING_ENUM ? choice : x, text);
 }
 
 /* ---- tables ---------------------------------------------------------------------------------- */
@@ -316,38 +322,13 @@ void cg_settings_defaults(const cg_settings_table_t *t, unsigned scope, void *ob
 {
     for (size_t i = 0; i < t->count; i++) {
         const cg_setting_t *s = &t->settings[i];
-        void *field = field_of(s, obj);
         if (!in_scope(s, scope))
             continue;
-        switch (s->type) {
-        case CG_SETTING_INT:
-        case CG_SETTING_SIZE:
-        case CG_SETTING_DURATION:
-            *(int64_t *)field = s->def;
-            break;
-        case CG_SETTING_BOOL:
-            *(bool *)field = s->def != 0;
-            break;
-        case CG_SETTING_STRING:
-            if (s->size)
-                snprintf(field, s->size, "%s", s->sdef ? s->sdef : "");
-            else if (s->sdef)
-                *(char **)field = cg_strdup(s->sdef);
-            break;
-        case CG_SETTING_ENUM:
-            for (size_t c = 0; s->choices[c].name; c++) {
-                if (strcmp(s->choices[c].name, s->sdef))
-                    continue;
-                if (s->size)
-                    snprintf(field, s->size, "%s", s->sdef);
-                else
-                    *(int *)field = s->choices[c].value;
-                break;
-            }
-            break;
-        default:
-            break;
-        }
+        int64_t x = s->def;
+        for (size_t c = 0; s->type == CG_SETTING_ENUM && s->choices[c].name; c++)
+            if (!strcmp(s->choices[c].name, s->sdef))
+                x = (int64_t)c;
+        store(s, field_of(s, obj), x, s->sdef);
     }
 }
 
@@ -464,8 +445,7 @@ void cg_settings_free(const cg_settings_table_t *t, void *obj)
 
 /* ---- printing -------------------------------------------------------------------------------- */
 
-/* A YAML double-quoted scalar. */
-static void quote(const char *s, char *buf, size_t len)
+void cg_settings_quote(const char *s, char *buf, size_t len)
 {
     size_t o = 0;
     buf[o++] = '"';
@@ -536,15 +516,16 @@ void cg_settings_print(const cg_settings_table_t *t, unsigned scope, const void 
             str = s->size ? (const char *)field : *(char *const *)field;
             if (!str)
                 continue;
-            quote((s->flags & CG_SETTING_SECRET) ? "********" : str, value, sizeof(value));
+            cg_settings_quote((s->flags & CG_SETTING_SECRET) ? "********" : str, value,
+                              sizeof(value));
             break;
         case CG_SETTING_ENUM:
             if (s->size) {
-                quote(field, value, sizeof(value));
+                cg_settings_quote(field, value, sizeof(value));
             } else {
                 for (size_t c = 0; s->choices[c].name; c++)
                     if (s->choices[c].value == *(const int *)field) {
-                        quote(s->choices[c].name, value, sizeof(value));
+                        cg_settings_quote(s->choices[c].name, value, sizeof(value));
                         break;
                     }
             }
@@ -565,7 +546,8 @@ void cg_settings_print(const cg_settings_table_t *t, unsigned scope, const void 
             out(arg, line);
             for (size_t j = 0; j < l->n; j++) {
                 char q[700];
-                quote(secret_name(l->items[j].key) ? "********" : l->items[j].value, q, sizeof(q));
+                cg_settings_quote(secret_name(l->items[j].key) ? "********" : l->items[j].value, q,
+                                  sizeof(q));
                 if (s->type == CG_SETTING_LIST) {
                     snprintf(line, sizeof(line), "%*s- %s", ind + 2, "", q);
                     out(arg, line);
