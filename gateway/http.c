@@ -68,6 +68,7 @@ int cg_http_begin(cg_pss_t *pss)
     pss->stream_open = false;
     pss->content_length = -1;
     pss->body_seen = 0;
+    pss->body_checked = false;
     cg_buf_reset(&pss->in);
     cg_buf_reset(&pss->resp);
     lws_get_peer_simple(wsi, pss->peer, sizeof(pss->peer));
@@ -160,15 +161,54 @@ int cg_http_begin(cg_pss_t *pss)
     return 0;
 }
 
+/* libwebsockets 4.1.6 hands a POST that it parsed from bytes pipelined behind another request
+ * its own header bytes as body, then loops forever on the rest (PLATFORM.md). A Bayeux body is a
+ * JSON array or object: its first byte that is not white space is '[' or '{', where such a
+ * request's is a letter of its request line. A body that does not start so is answered 400 and
+ * the connection closed, before lws can loop; a body of white space only is found at its end.
+ * Returns 1 when `in` settles the question, 0 when it is still open (white space so far). */
+static int json_start_seen(const char *in, size_t len, bool *json)
+{
+    for (size_t i = 0; i < len; i++) {
+        char ch = in[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        *json = ch == '[' || ch == '{';
+        return 1;
+    }
+    return 0;
+}
+
+/* Answers a POST whose body cannot be a Bayeux message, and closes. */
+static int refuse_body(cg_pss_t *pss, const char *in, size_t len)
+{
+    bool own_request_line = len > 0 && ((in[0] | 0x20) == 'p');
+    reading_stop(pss);
+    pss->close_after = true;
+    if (own_request_line) {
+        log_peer(pss, "pipelined POST: answered 400 and closed");
+        cg_http_respond_error(pss, 400, "400::pipelined POST requests are not supported");
+    } else {
+        cg_http_respond_error(pss, 400, "400::invalid json");
+    }
+    return -1;
+}
+
 int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
 {
     const cg_config_t *cfg = pss->env->cfg;
-    bool first = pss->body_seen == 0;
     pss->body_seen += len;
-    /* "POST " or, for a short declared length, its start: no Bayeux or chunked body starts so */
-    bool own_header = first && len > 0 && !memcmp(in, "POST ", len < 5 ? len : 5);
-    if (own_header && pss->state != HTTP_READING)
-        return -1; /* the lws pipelining loop below, on a request already answered */
+    if (!pss->chunked && !pss->body_checked) {
+        bool json = false;
+        if (json_start_seen(in, len, &json)) {
+            pss->body_checked = true;
+            if (!json) {
+                if (pss->state != HTTP_READING)
+                    return -1; /* answered already: just close before the loop */
+                return refuse_body(pss, in, len);
+            }
+        }
+    }
     if (pss->state != HTTP_READING)
         return 0;
     if (pss->chunked) {
@@ -191,16 +231,6 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
         log_peer(pss, "malformed chunked body");
         return cg_http_respond_error(pss, 400, "400::malformed chunked body") < 0 ? -1 : 0;
     }
-    if (own_header) {
-        /* libwebsockets 4.1.6 hands a POST pipelined behind another request on the connection
-         * its own header bytes as body, then loops on the rest forever (PLATFORM.md). This is
-         * that case (a Bayeux body never starts so): answer it and close, before the loop. */
-        reading_stop(pss);
-        pss->close_after = true;
-        log_peer(pss, "pipelined POST: answered 400 and closed");
-        cg_http_respond_error(pss, 400, "400::pipelined POST requests are not supported");
-        return -1;
-    }
     if (pss->in.len + len > (size_t)cfg->limits.max_body) {
         /* Content-Length was checked: lws would not pass more. Defensive. */
         reading_stop(pss);
@@ -214,6 +244,8 @@ int cg_http_body_end(cg_pss_t *pss)
 {
     if (pss->state != HTTP_READING || pss->chunked)
         return 0;
+    if (!pss->body_checked) /* white space only, or nothing */
+        return refuse_body(pss, "", 0);
     reading_stop(pss);
     pss->state = HTTP_IDLE; /* the handler answers or holds it */
     return 1;
@@ -392,7 +424,10 @@ void cg_http_check_slow(cg_env_t *env)
         reading_stop(pss);
         pss->close_after = true;
         log_peer(pss, "request body slower than limits.body_min_rate");
+        /* Closed here and now: a timeout set for it would be replaced by lws's own body
+         * timeout at the client's next byte. The tick is no callback of this connection, so a
+         * synchronous close is safe; pss is gone after it. */
         if (cg_http_respond_text(pss, 408, "request body too slow") < 0)
-            lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
     }
 }

@@ -18,9 +18,12 @@
  * Returns 1 when it answered, 0 to go on routing, -1 to close. */
 int cg_http_begin(cg_pss_t *pss);
 /* Body bytes. Returns 0 for more, 1 when the body is complete in pss->in, -1 to close; answers
- * 413 and 400 itself (then returns 0: the request is over). */
+ * 413 and 400 itself. A body that cannot be JSON (its first non-blank byte is not '[' or '{')
+ * is answered 400 and the connection closed: that is also how the lws 4.1.6 pipelined-POST
+ * loop shows itself (http.c). */
 int cg_http_body(cg_pss_t *pss, const void *in, size_t len);
-/* The body ended as lws sees it (Content-Length reached). 1 when complete, 0 otherwise. */
+/* The body ended as lws sees it (Content-Length reached). 1 when complete, 0 otherwise, -1 to
+ * close (a body of white space only was answered 400). */
 int cg_http_body_end(cg_pss_t *pss);
 
 /* Writes status, headers and the body in pss->resp, and completes the transaction. -1 when the

@@ -143,8 +143,9 @@ static int http_body_done(cg_pss_t *pss)
         /* lws repeats BODY_COMPLETION while bytes wait behind an unanswered request */
         return hurry(pss);
     }
-    if (!cg_http_body_end(pss))
-        return 0;
+    int r = cg_http_body_end(pss);
+    if (r <= 0)
+        return r;
     return pss->handler && pss->handler->body ? pss->handler->body(pss) : 0;
 }
 

@@ -110,6 +110,7 @@ struct cg_pss {
     cg_chunked_t chunk;
     long long content_length; /* -1 when none */
     size_t body_seen;         /* body bytes lws has passed for this request */
+    bool body_checked;        /* its first non-blank byte was seen (cg_http_body) */
     cg_dlink_t reading;       /* env->reading while the body arrives */
     uint64_t body_start_ms;
     char jsonp[64]; /* callback-polling: the callback name */
