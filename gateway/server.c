@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "http.h"
 #include "log.h"
+#include "lws_alloc.h"
 #include "transport.h"
 
 #include <arpa/inet.h>
@@ -371,6 +372,7 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_ha
     srv->env.started_ms = srv->last_stats_ms = cg_now_ms();
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_cg);
+    cg_lws_alloc_install();
 
     srv->protocols[0] = (struct lws_protocols){
         .name = "cometgate",
@@ -474,6 +476,7 @@ int cg_server_port(const cg_server_t *srv)
 
 int cg_server_service(cg_server_t *srv, int timeout_ms)
 {
+    cg_lws_alloc_release();
     if (srv->loop) {
         ev_run(srv->loop, timeout_ms ? EVRUN_ONCE : EVRUN_NOWAIT);
         return 0;
@@ -530,6 +533,7 @@ void cg_server_destroy(cg_server_t *srv)
         return;
     lws_sul_cancel(&srv->tick);
     lws_context_destroy(srv->ctx);
+    cg_lws_alloc_release();
     if (srv->loop)
         ev_loop_destroy(srv->loop);
     free(srv);

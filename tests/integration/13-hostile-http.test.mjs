@@ -302,6 +302,25 @@ describe('B. framing', () => {
     }
   });
 
+  // lws 4.1.6 answers an unknown Upgrade on a keep-alive connection with 403 and then reads the
+  // header table it has just freed; the gateway's allocator keeps that memory until the end of
+  // the loop turn (gateway/lws_alloc.h). Under the sanitizer build this failed at stop().
+  h.t('a keep-alive connection whose second request has an unknown Upgrade header: 403, and the gateway serves on', async () => {
+    const c = await RawHttp.open(h.gw.port);
+    try {
+      await c.write(httpRequestBytes('GET', '/healthz'), ['GET']);
+      assertHealthResponse(await c.next(2000, 'first response'), 'first response');
+      await c.write(httpRequestBytes('GET', '/', {headers: {Upgrade: 'foo'}}), ['GET']);
+      const r = await c.next(2000, 'answer to the unknown Upgrade');
+      assert.equal(r.status, 403, r.text);
+    } finally {
+      c.destroy();
+    }
+    const r = await rawRequest(h.gw.port, 'GET', '/healthz', {}, {timeoutMs: 1000});
+    r.conn.destroy();
+    assertHealthResponse(r, 'GET /healthz afterwards');
+  });
+
   h.t('OPTIONS /cometd → 204 with no body', async () => {
     const c = await RawHttp.open(h.gw.port);
     try {
