@@ -1,4 +1,5 @@
 #include "http.h"
+#include "alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@ static const char allow_methods[] = "GET, POST, HEAD, OPTIONS";
 
 static void log_peer(cg_pss_t *pss, const char *what)
 {
-    cg_log_limited(&pss->env->http_limit, CG_LOG_WARN, TAG, "%s %s: %s", pss->peer, pss->uri, what);
+    cg_log_limited(&pss->env->http_limit, CG_LOG_WARN, TAG, "%s %s: %s", pss->peer,
+                   pss->uri ? pss->uri : "-", what);
 }
 
 /* "12", "12, 12": one value however often it is repeated; -2 for a malformed or conflicting
@@ -87,15 +89,19 @@ int cg_http_begin(cg_pss_t *pss)
         {WSI_TOKEN_CONNECT, -1},
     };
     int method = -2;
-    pss->uri[0] = '\0';
+    /* Kept per request, not per connection: tens of thousands of WebSockets need no path. */
+    char uri[512];
+    uri[0] = '\0';
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
             method = methods[i].method;
-            if (lws_hdr_copy(wsi, pss->uri, sizeof(pss->uri), methods[i].tok) < 0)
-                pss->uri[0] = '\0';
+            if (lws_hdr_copy(wsi, uri, sizeof(uri), methods[i].tok) < 0)
+                uri[0] = '\0';
             break;
         }
     }
+    free(pss->uri);
+    pss->uri = cg_strdup(uri);
     pss->method = method >= 0 ? (cg_method_t)method : CG_METHOD_GET;
     if (method < 0) {
         pss->close_after = true;
@@ -260,6 +266,8 @@ void cg_http_hold(cg_pss_t *pss)
 void cg_http_closed(cg_pss_t *pss)
 {
     reading_stop(pss);
+    free(pss->uri);
+    pss->uri = NULL;
     cg_buf_free(&pss->in);
     cg_buf_free(&pss->resp);
     pss->state = HTTP_IDLE;

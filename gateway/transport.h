@@ -100,31 +100,31 @@ struct cg_pss {
     cg_buf_t resp;               /* response being built (LWS_PRE headroom) */
     char peer[64];
     /* HTTP */
+    char *uri; /* the request's path (heap, HTTP requests only): NULL on WebSockets */
     cg_http_state_t state;
     cg_method_t method;
-    char uri[512];
     int status;
-    bool close_after; /* Connection: close after this response */
-    bool superseded;  /* lws already parses the next request: answer without completing */
-    bool chunked;     /* Transfer-Encoding: chunked request body */
     cg_chunked_t chunk;
     long long content_length; /* -1 when none */
     size_t body_seen;         /* body bytes lws has passed for this request */
-    bool body_checked;        /* its first non-blank byte was seen (cg_http_body) */
     cg_dlink_t reading;       /* env->reading while the body arrives */
     uint64_t body_start_ms;
     char jsonp[64]; /* callback-polling: the callback name */
     char browser[CG_BROWSER_ID_MAX];
-    bool set_cookie; /* the request had no BAYEUX_BROWSER cookie */
+    bool close_after;  /* Connection: close after this response */
+    bool superseded;   /* lws already parses the next request: answer without completing */
+    bool chunked;      /* Transfer-Encoding: chunked request body */
+    bool body_checked; /* its first non-blank byte was seen (cg_http_body) */
+    bool set_cookie;   /* the request had no BAYEUX_BROWSER cookie */
     bool stream_open;
     /* WebSocket */
     bool ws, ws_closing, ws_ping_due;
-    uint64_t ws_last_write_ms;
-    cg_dlink_t ping; /* env->pingable */
     /* permessage-deflate is on for this socket. lws may go on deflating the last buffer given
      * to lws_write after the call returns (zlib keeps reading it): that buffer must stay alive
      * and unchanged until the next WRITEABLE, and no write may happen outside WRITEABLE. */
     bool ws_deflate;
+    uint64_t ws_last_write_ms;
+    cg_dlink_t ping;         /* env->pingable */
     cg_frame_t *ws_inflight; /* the shared frame of the last write, while deflate may read it */
     cg_dlink_t flush;        /* env->flush */
 };
