@@ -1,5 +1,5 @@
 /* An encoded Bayeux message: immutable bytes shared by reference among every session queue that
- * delivers it (serialize once, STYLE.md §4).
+ * delivers it (serialize once, share by reference).
  *
  * Memory layout: [LWS_PRE headroom]['[']{ ...message object... }[']']
  * so one message can be written as a one-element WebSocket frame with no copy, and batches are

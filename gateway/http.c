@@ -168,8 +168,8 @@ int cg_http_begin(cg_pss_t *pss)
 }
 
 /* libwebsockets 4.1.6 hands a POST that it parsed from bytes pipelined behind another request
- * its own header bytes as body, then loops forever on the rest (PLATFORM.md). A Bayeux body is a
- * JSON array or object: its first byte that is not white space is '[' or '{', where such a
+ * its own header bytes as body, then loops forever on the rest (docs/protocol.md). A Bayeux body is
+ * a JSON array or object: its first byte that is not white space is '[' or '{', where such a
  * request's is a letter of its request line. A body that does not start so is answered 400 and
  * the connection closed, before lws can loop; a body of white space only is found at its end.
  * Returns 1 when `in` settles the question, 0 when it is still open (white space so far). */

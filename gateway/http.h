@@ -4,7 +4,7 @@
  *
  * Responses are written at once, in the callback that decides them, and the transaction is
  * completed there: lws 4.1 keeps re-offering bytes that follow an unanswered request (pipelined
- * requests) without ever calling WRITEABLE, which spun the loop (PLATFORM.md). lws keeps what
+ * requests) without ever calling WRITEABLE, which spun the loop at 100 % CPU. lws keeps what
  * the socket does not take and sends it first.
  *
  * Thread: lws service thread only. */

@@ -404,7 +404,7 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_ha
     info.mounts = &srv->mount;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
-    /* With IPv6 on, an IPv4 iface silently binds every address (PLATFORM.md). */
+    /* With IPv6 on, lws 4.1 silently binds every address for an IPv4 iface. */
     if (is_ipv4_literal(cfg->listen_host))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.max_http_header_data = 8192;
@@ -436,7 +436,8 @@ cg_server_t *cg_server_create(const cg_config_t *cfg, cg_bayeux_t *bayeux, cg_ha
 
     /* lws's default loop calls poll() over every socket on each wakeup: with tens of
      * thousands of sockets that scan dominates. libev gives it epoll; we own the loop (foreign
-     * loop) so stopping stays in our hands (PLATFORM.md: not libuv). */
+     * loop) so stopping stays in our hands (not libuv: lws tears itself down inside uv_run on
+     * SIGTERM and the loop spins). */
     void *foreign[1] = {NULL};
     if (!strcmp(cfg->event_loop, "epoll")) {
         srv->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);

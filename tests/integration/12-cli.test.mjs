@@ -1,5 +1,5 @@
 // The command line: --version, --help, bad arguments, --check-config, and binding exactly the
-// address asked for (PLATFORM.md: with IPv6 on, lws binds every address for an IPv4 iface).
+// address asked for (with IPv6 on, lws 4.1 binds every address for an IPv4 iface).
 import {test, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 // Headless Debian Chromium through playwright-core, for the browser tests (label browser).
 //
-// launchBrowser() follows /work/shared/PLATFORM.md: a persistent context on a fresh user-data-dir,
+// launchBrowser(): a persistent context on a fresh user-data-dir,
 // with TMPDIR pointing at a private folder; close() removes both. openPage() records page errors
 // (uncaught exceptions and console.error) so that a test can fail on them. screenshot() writes
 // $CG_BUILD_DIR/screenshots/NAME.png for a human to look at.

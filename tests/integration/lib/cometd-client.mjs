@@ -1,8 +1,8 @@
 // The stock CometD JavaScript client (npm `cometd`) in Node, one cookie jar per client.
 //
 // cometd-nodejs-client's adapt() installs `window` with setTimeout, console and the `ws`
-// WebSocket, and its XMLHttpRequest. That XMLHttpRequest has two traps for tests (see
-// shared/PLATFORM.md): every client in the process shares one cookie jar (server cookies are
+// WebSocket, and its XMLHttpRequest. That XMLHttpRequest has two traps for tests:
+// every client in the process shares one cookie jar (server cookies are
 // stored in a jar fixed at adapt() time; the per-transport `context.cookieStore` is only read,
 // never written), and it appends each raw chunk to responseText on its own, which corrupts a
 // UTF-8 character split across two reads. So after adapt() we install IsolatedXHR: the same
