@@ -58,7 +58,8 @@ void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
     atomic_fetch_add(ok ? &o->route->delivered : &o->route->failed, 1);
     if (o->connector)
         atomic_fetch_add(ok ? &o->connector->sent : &o->connector->send_failed, 1);
-    snprintf(o->error, sizeof(o->error), "%s", error ? error : "500::publish failed");
+    snprintf(o->error, sizeof(o->error), "%.*s", (int)sizeof(o->error) - 1,
+             error ? error : "500::publish failed");
     /* Still accepted after cg_handoff_close: main drains the handoff once more after stopping us.
      */
     if (cg_handoff_call(o->handoff, complete_on_loop, o))
