@@ -62,8 +62,7 @@ void cg_outbound_done(cg_outbound_t *o, bool ok, const char *error)
              error ? error : "500::publish failed");
     /* Still accepted after cg_handoff_close: main drains the handoff once more after stopping us.
      */
-    if (cg_handoff_call(o->handoff, complete_on_loop, o))
-        free(o);
+    cg_handoff_call(o->handoff, complete_on_loop, o);
 }
 
 /* The index of the first outbound route whose pattern takes `channel`, or -1. */

@@ -54,8 +54,7 @@ int cg_base64_append(cg_buf_t *out, const void *data, size_t n)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = data;
-    if (cg_buf_reserve(out, (n + 2) / 3 * 4))
-        return -1;
+    cg_buf_reserve(out, (n + 2) / 3 * 4);
     char q[4];
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
@@ -361,7 +360,8 @@ static json_t *decode(const cg_route_t *r, const cg_inbound_msg_t *m, char *err,
 
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-    return cg_buf_append(data, buffer, size);
+    cg_buf_append(data, buffer, size);
+    return 0;
 }
 
 int cg_normalise(const cg_route_t *r, const cg_inbound_msg_t *m, cg_buf_t *channel, cg_buf_t *data,
@@ -409,12 +409,10 @@ int cg_normalise(const cg_route_t *r, const cg_inbound_msg_t *m, cg_buf_t *chann
         rc = e == CG_TPL_EMISSING ? CG_NORM_EMISSING : CG_NORM_ENOMEM;
         goto out;
     }
-    if (cg_buf_append(channel, "", 1)) /* NUL, not counted */
-        goto out;
+    cg_buf_append(channel, "", 1); /* NUL, not counted */
     channel->len--;
 
-    if (cg_buf_append_str(data, "{\"item\":"))
-        goto out;
+    cg_buf_append_str(data, "{\"item\":");
     if (r->has_item) {
         cg_buf_t item;
         cg_buf_init(&item, 0);
@@ -424,23 +422,19 @@ int cg_normalise(const cg_route_t *r, const cg_inbound_msg_t *m, cg_buf_t *chann
             e = CG_TPL_EMISSING;
         }
         if (!e)
-            e = cg_buf_append_json_string(data, item.len ? cg_buf_data(&item) : "", item.len)
-                    ? CG_TPL_ENOMEM
-                    : 0;
+            cg_buf_append_json_string(data, item.len ? cg_buf_data(&item) : "", item.len);
         cg_buf_free(&item);
         if (e) {
             rc = e == CG_TPL_EMISSING ? CG_NORM_EMISSING : CG_NORM_ENOMEM;
             goto out;
         }
     } else if (m->bus == CG_BUS_KAFKA && m->has_key) {
-        if (cg_buf_append_json_string(data, m->key_len ? m->key : "", m->key_len))
-            goto out;
-    } else if (cg_buf_append_json_string(data, m->topic, strlen(m->topic))) {
-        goto out;
+        cg_buf_append_json_string(data, m->key_len ? m->key : "", m->key_len);
+    } else {
+        cg_buf_append_json_string(data, m->topic, strlen(m->topic));
     }
 
-    if (cg_buf_append_str(data, ",\"fields\":"))
-        goto out;
+    cg_buf_append_str(data, ",\"fields\":");
     if (r->nfields) {
         json_t *proj = json_object();
         if (!proj)
@@ -456,33 +450,31 @@ int cg_normalise(const cg_route_t *r, const cg_inbound_msg_t *m, cg_buf_t *chann
             goto out;
     } else if (r->format == CG_FORMAT_JSON && !wrapped) {
         /* Valid JSON object: the payload goes in as it is, no re-encoding. */
-        if (cg_buf_append(data, m->payload, m->len))
-            goto out;
+        cg_buf_append(data, m->payload, m->len);
     } else if (json_dump_callback(obj, dump_cb, data, JSON_COMPACT | JSON_PRESERVE_ORDER)) {
         goto out;
     }
 
-    if (cg_buf_append_str(data, ",\"source\":{\"bus\":") ||
-        cg_buf_append_str(data, m->bus == CG_BUS_KAFKA ? "\"kafka\"" : "\"mqtt\"") ||
-        cg_buf_append_str(data, ",\"route\":") ||
-        cg_buf_append_json_string(data, r->name, strlen(r->name)) ||
-        cg_buf_append_str(data, ",\"topic\":") ||
-        cg_buf_append_json_string(data, m->topic, strlen(m->topic)))
-        goto out;
+    cg_buf_append_str(data, ",\"source\":{\"bus\":");
+    cg_buf_append_str(data, m->bus == CG_BUS_KAFKA ? "\"kafka\"" : "\"mqtt\"");
+    cg_buf_append_str(data, ",\"route\":");
+    cg_buf_append_json_string(data, r->name, strlen(r->name));
+    cg_buf_append_str(data, ",\"topic\":");
+    cg_buf_append_json_string(data, m->topic, strlen(m->topic));
     if (m->bus == CG_BUS_KAFKA) {
-        if (cg_buf_printf(data, ",\"partition\":%d,\"offset\":%" PRId64 ",\"key\":",
-                          (int)m->partition, m->offset))
-            goto out;
-        if (m->has_key ? cg_buf_append_json_string(data, m->key_len ? m->key : "", m->key_len)
-                       : cg_buf_append_str(data, "null"))
-            goto out;
-    } else if (cg_buf_printf(data, ",\"qos\":%d,\"retain\":%s", m->qos,
-                             m->retain ? "true" : "false")) {
-        goto out;
+        cg_buf_printf(data, ",\"partition\":%d,\"offset\":%" PRId64 ",\"key\":", (int)m->partition,
+                      m->offset);
+        if (m->has_key)
+            cg_buf_append_json_string(data, m->key_len ? m->key : "", m->key_len);
+        else
+            cg_buf_append_str(data, "null");
+    } else {
+        cg_buf_printf(data, ",\"qos\":%d,\"retain\":%s", m->qos, m->retain ? "true" : "false");
     }
-    if (m->timestamp_ms >= 0 ? cg_buf_printf(data, ",\"timestamp\":%" PRId64 "}}", m->timestamp_ms)
-                             : cg_buf_append_str(data, ",\"timestamp\":null}}"))
-        goto out;
+    if (m->timestamp_ms >= 0)
+        cg_buf_printf(data, ",\"timestamp\":%" PRId64 "}}", m->timestamp_ms);
+    else
+        cg_buf_append_str(data, ",\"timestamp\":null}}");
     rc = CG_NORM_OK;
 out:
     json_decref(wrapped);

@@ -189,18 +189,18 @@ static bool segment_char(unsigned char c)
 
 static int append_value(cg_buf_t *out, const char *s, size_t n, bool segment)
 {
-    if (!segment)
-        return cg_buf_append(out, s, n);
+    if (!segment) {
+        cg_buf_append(out, s, n);
+        return 0;
+    }
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (segment_char(c)) {
-            if (cg_buf_append(out, &s[i], 1))
-                return -1;
+            cg_buf_append(out, &s[i], 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (cg_buf_append(out, e, 3))
-                return -1;
+            cg_buf_append(out, e, 3);
         }
     }
     return 0;
@@ -216,8 +216,7 @@ int cg_template_expand(const cg_template_t *t, const cg_tpl_ctx_t *ctx, bool cha
         size_t vn = 0;
         switch (p->kind) {
         case CG_TP_LIT:
-            if (cg_buf_append(out, p->text, p->len))
-                return CG_TPL_ENOMEM;
+            cg_buf_append(out, p->text, p->len);
             continue;
         case CG_TP_KEY:
             if (!ctx->has_key) {

@@ -1,5 +1,7 @@
 #include "alloc.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +54,9 @@ char *cg_strndup(const char *s, size_t n)
     memcpy(d, s, len);
     d[len] = '\0';
     return d;
+}
+
+void cg_alloc_init(void)
+{
+    json_set_alloc_funcs(cg_malloc, free);
 }

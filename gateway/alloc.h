@@ -12,5 +12,7 @@ void *cg_calloc(size_t count, size_t size);
 void *cg_realloc(void *p, size_t n);
 char *cg_strdup(const char *s);
 char *cg_strndup(const char *s, size_t n);
+/* Makes the libraries that allocate for us follow the same policy (jansson). Once, at start. */
+void cg_alloc_init(void);
 
 #endif

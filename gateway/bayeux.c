@@ -360,12 +360,8 @@ static void release_connect(cg_bayeux_t *b, cg_conn_t *c, cg_release_t why)
         s->connected = true;
         if (c->transport != CG_TRANSPORT_WEBSOCKET) {
             cg_frame_t *f;
-            while ((f = cg_session_dequeue(s))) {
-                if (cg_conn_push_frame(c, f)) {
-                    cg_frame_release(f);
-                    b->stats.queue_drops++;
-                }
-            }
+            while ((f = cg_session_dequeue(s)))
+                cg_conn_push_frame(c, f);
             cg_session_detach(s);
         }
     }
@@ -571,10 +567,7 @@ static cg_frame_t *encode_message(const char *channel, const char *data, size_t 
         cg_buf_append_str(&buf, ",\"id\":");
         cg_buf_append_str(&buf, id);
     }
-    if (cg_buf_append(&buf, "}", 1)) {
-        cg_buf_free(&buf);
-        return NULL;
-    }
+    cg_buf_append(&buf, "}", 1);
     cg_frame_t *f = cg_frame_create(cg_buf_data(&buf), buf.len);
     cg_buf_free(&buf);
     return f;
@@ -673,9 +666,11 @@ static void handle_publish(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
         return;
     }
     if (!cg_channel_is_service(channel)) {
+        /* jansson allocates through cg_malloc (cg_alloc_init): NULL only for what cannot be
+         * encoded */
         char *enc = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!enc) {
-            reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
+            reply_error(b, replies, channel, s->id, id, "400::data cannot be encoded", info);
             return;
         }
         size_t enc_len = strlen(enc);
@@ -686,20 +681,13 @@ static void handle_publish(cg_bayeux_t *b, cg_conn_t *c, cg_session_t *s, json_t
             return;
         }
         if (b->outbound) {
-            int claimed = claim_outbound(b, c, s, channel, id, enc, enc_len);
-            if (claimed != 0) {
+            if (claim_outbound(b, c, s, channel, id, enc, enc_len)) {
                 free(enc);
-                if (claimed < 0)
-                    reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
                 return;
             }
         }
         cg_frame_t *f = encode_message(channel, enc, enc_len, id);
         free(enc);
-        if (!f) {
-            reply_error(b, replies, channel, s->id, id, "500::out of memory", info);
-            return;
-        }
         /* The reply goes first: the publisher sees its ack before its own message. */
         reply_head(replies, channel, true, s->id, id);
         cg_buf_append(replies, "}", 1);
@@ -770,13 +758,7 @@ static void handle_subscription(cg_bayeux_t *b, cg_session_t *s, json_t *msg, co
             // /service/** is never broadcast, so a subscription there would never fire.
             if (have || cg_channel_is_service(name))
                 continue;
-            cg_subscription_t *ns = cg_channel_subscribe(b->channels, name, s);
-            if (!ns || cg_session_add_sub(s, ns)) {
-                if (ns)
-                    cg_channel_unsubscribe(b->channels, ns);
-                reply_error(b, replies, meta, s->id, id, "500::out of memory", info);
-                return;
-            }
+            cg_session_add_sub(s, cg_channel_subscribe(b->channels, name, s));
         } else if (have) {
             cg_session_remove_sub(s, have);
             cg_channel_unsubscribe(b->channels, have);
@@ -883,10 +865,6 @@ static void handle_handshake(cg_bayeux_t *b, json_t *msg, const char *id,
         }
     }
     cg_session_t *s = session_create(b, info, peer);
-    if (!s) {
-        reply_error(b, replies, "/meta/handshake", NULL, id, "500::out of memory", info);
-        return;
-    }
     reply_head(replies, "/meta/handshake", true, s->id, id);
     cg_buf_append_str(replies, ",\"version\":\"1.0\",\"supportedConnectionTypes\":[");
     bool first = true;

@@ -29,10 +29,10 @@ void cg_buf_reset(cg_buf_t *b)
     b->len = 0;
 }
 
-int cg_buf_reserve(cg_buf_t *b, size_t extra)
+void cg_buf_reserve(cg_buf_t *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
-        return 0;
+        return;
     /* No wrap-around in need, cap * 2 or headroom + cap. Sizes from the network are checked
      * against the configured limits before they get here: a size this large is a bug. */
     CG_ASSERT(extra <= SIZE_MAX / 2 - b->headroom - b->len);
@@ -42,27 +42,25 @@ int cg_buf_reserve(cg_buf_t *b, size_t extra)
         cap *= 2;
     b->base = cg_realloc(b->base, b->headroom + cap);
     b->cap = cap;
-    return 0;
 }
 
-int cg_buf_append(cg_buf_t *b, const void *p, size_t n)
+void cg_buf_append(cg_buf_t *b, const void *p, size_t n)
 {
     /* An empty piece may come as (NULL, 0) (an empty WebSocket frame, an empty buffer's data):
      * memcpy with a NULL pointer is undefined even for 0 bytes, and so is NULL + 0. */
     if (!n)
-        return 0;
+        return;
     cg_buf_reserve(b, n);
     memcpy(b->base + b->headroom + b->len, p, n);
     b->len += n;
-    return 0;
 }
 
-int cg_buf_append_str(cg_buf_t *b, const char *s)
+void cg_buf_append_str(cg_buf_t *b, const char *s)
 {
-    return cg_buf_append(b, s, strlen(s));
+    cg_buf_append(b, s, strlen(s));
 }
 
-int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
+void cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -74,17 +72,18 @@ int cg_buf_printf(cg_buf_t *b, const char *fmt, ...)
     vsnprintf(b->base + b->headroom + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-    return 0;
 }
 
-int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
+void cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     CG_ASSERT(n <= SIZE_MAX - 2);
     cg_buf_reserve(b, n + 2);
     cg_buf_append(b, "\"", 1);
-    if (!n) /* s may be NULL: no arithmetic on it */
-        return cg_buf_append(b, "\"", 1);
+    if (!n) { /* s may be NULL: no arithmetic on it */
+        cg_buf_append(b, "\"", 1);
+        return;
+    }
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -100,7 +99,7 @@ int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n)
         run = i + 1;
     }
     cg_buf_append(b, s + run, n - run);
-    return cg_buf_append(b, "\"", 1);
+    cg_buf_append(b, "\"", 1);
 }
 
 void cg_buf_consume(cg_buf_t *b, size_t n)

@@ -18,16 +18,15 @@ static inline char *cg_buf_data(const cg_buf_t *b)
 {
     return b->base ? b->base + b->headroom : NULL;
 }
-/* These return 0, always: out of memory aborts (alloc.h), and so does a size that would wrap
- * around (CG_ASSERT: sizes from the network are checked against limits before they get here).
- * The int stays until every caller has dropped its check; new code may ignore the result.
+/* These cannot fail: out of memory aborts (alloc.h), and so does a size that would wrap around
+ * (CG_ASSERT: sizes from the network are checked against limits before they get here).
  * An empty piece may be given as (NULL, 0); cg_buf_data is NULL until the first allocation. */
-int cg_buf_reserve(cg_buf_t *b, size_t extra);
-int cg_buf_append(cg_buf_t *b, const void *p, size_t n);
-int cg_buf_append_str(cg_buf_t *b, const char *s);
-int cg_buf_printf(cg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cg_buf_reserve(cg_buf_t *b, size_t extra);
+void cg_buf_append(cg_buf_t *b, const void *p, size_t n);
+void cg_buf_append_str(cg_buf_t *b, const char *s);
+void cg_buf_printf(cg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
-int cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n);
+void cg_buf_append_json_string(cg_buf_t *b, const char *s, size_t n);
 void cg_buf_reset(cg_buf_t *b);
 /* Drops the first n bytes. */
 void cg_buf_consume(cg_buf_t *b, size_t n);

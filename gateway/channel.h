@@ -30,7 +30,7 @@ cg_channel_index_t *cg_channel_index_create(void);
 /* Every subscription must have been removed. */
 void cg_channel_index_destroy(cg_channel_index_t *idx);
 
-/* `name` must be valid (cg_channel_validate). NULL when out of memory. */
+/* `name` must be valid (cg_channel_validate). Never NULL (out of memory aborts). */
 cg_subscription_t *cg_channel_subscribe(cg_channel_index_t *idx, const char *name,
                                         void *subscriber);
 void cg_channel_unsubscribe(cg_channel_index_t *idx, cg_subscription_t *sub);

@@ -67,8 +67,7 @@ int cg_chunked_feed(cg_chunked_t *c, const char *in, size_t len, cg_buf_t *out, 
             size_t n = len - i;
             if (n > c->left)
                 n = (size_t)c->left;
-            if (cg_buf_append(out, in + i, n))
-                return CG_CHUNKED_ERROR;
+            cg_buf_append(out, in + i, n);
             i += n;
             c->left -= n;
             if (c->left == 0)

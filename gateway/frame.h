@@ -14,8 +14,7 @@
 
 typedef struct cg_frame cg_frame_t;
 
-/* Copies `len` bytes of a JSON object into a new frame with one reference. NULL if out of memory.
- */
+/* Copies `len` bytes of a JSON object into a new frame with one reference. Never NULL. */
 cg_frame_t *cg_frame_create(const char *json_object, size_t len);
 cg_frame_t *cg_frame_ref(cg_frame_t *f);
 void cg_frame_release(cg_frame_t *f);

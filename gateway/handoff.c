@@ -1,4 +1,5 @@
 #include "handoff.h"
+#include "alloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,9 +28,7 @@ struct cg_bus {
 
 cg_handoff_t *cg_handoff_create(const cg_handoff_limits_t *limits)
 {
-    cg_handoff_t *handoff = calloc(1, sizeof(*handoff));
-    if (!handoff)
-        return NULL;
+    cg_handoff_t *handoff = cg_calloc(1, sizeof(*handoff));
     pthread_mutex_init(&handoff->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -88,9 +87,7 @@ int cg_handoff_push(cg_handoff_t *handoff, const char *channel, const char *data
     size_t clen = strlen(channel);
     size_t cost = clen + data_len;
     /* Allocate and copy outside the lock. */
-    entry_t *e = malloc(sizeof(*e) + clen + 1 + data_len + 1);
-    if (!e)
-        return CG_HANDOFF_ENOMEM;
+    entry_t *e = cg_malloc(sizeof(*e) + clen + 1 + data_len + 1);
     e->fn = NULL;
     e->arg = NULL;
     e->channel_len = clen;
@@ -123,11 +120,9 @@ int cg_handoff_push(cg_handoff_t *handoff, const char *channel, const char *data
     return 0;
 }
 
-int cg_handoff_call(cg_handoff_t *handoff, void (*fn)(void *arg), void *arg)
+void cg_handoff_call(cg_handoff_t *handoff, void (*fn)(void *arg), void *arg)
 {
-    entry_t *e = malloc(sizeof(*e));
-    if (!e)
-        return CG_HANDOFF_ENOMEM;
+    entry_t *e = cg_malloc(sizeof(*e));
     e->fn = fn;
     e->arg = arg;
     e->channel_len = e->data_len = 0;
@@ -135,7 +130,6 @@ int cg_handoff_call(cg_handoff_t *handoff, void (*fn)(void *arg), void *arg)
     bool wake = append_locked(handoff, e);
     pthread_mutex_unlock(&handoff->lock);
     wake_loop(handoff, wake);
-    return 0;
 }
 
 static bool has_space_locked(const cg_handoff_t *handoff)

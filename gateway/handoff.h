@@ -16,7 +16,6 @@
 #include <stddef.h>
 
 #define CG_HANDOFF_EFULL (-1)
-#define CG_HANDOFF_ENOMEM (-2)
 #define CG_HANDOFF_ECLOSED (-3)
 
 typedef struct cg_bus cg_handoff_t;
@@ -35,8 +34,9 @@ void cg_handoff_set_waker(cg_handoff_t *handoff, void (*wake)(void *arg), void *
 
 /* Any thread. Copies `channel` and `data` (a JSON value, encoded) into the queue. */
 int cg_handoff_push(cg_handoff_t *handoff, const char *channel, const char *data, size_t data_len);
-/* Any thread. Runs fn(arg) on the loop thread at the next drain. 0 or CG_HANDOFF_ENOMEM. */
-int cg_handoff_call(cg_handoff_t *handoff, void (*fn)(void *arg), void *arg);
+/* Any thread. Runs fn(arg) on the loop thread at the next drain (accepted after close too: the
+ * last drain runs it). */
+void cg_handoff_call(cg_handoff_t *handoff, void (*fn)(void *arg), void *arg);
 
 /* Blocks until the queue is below half its bounds, `timeout_ms` passes, or the handoff is closed.
  * true when there is space. */

@@ -243,7 +243,8 @@ int cg_http_body(cg_pss_t *pss, const void *in, size_t len)
         pss->close_after = true;
         return cg_http_respond_error(pss, 413, "413::request body too large") < 0 ? -1 : 0;
     }
-    return cg_buf_append(&pss->in, in, len) ? -1 : 0;
+    cg_buf_append(&pss->in, in, len);
+    return 0;
 }
 
 int cg_http_body_end(cg_pss_t *pss)

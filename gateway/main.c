@@ -12,6 +12,7 @@
 #include "handoff.h"
 #include "config.h"
 #include "log.h"
+#include "alloc.h"
 #include "server.h"
 
 #ifndef CG_VERSION
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {"log-level", required_argument, NULL, 'L'},
                                          {NULL, 0, NULL, 0}};
+    cg_alloc_init();
     const char *config_path = NULL, *listen = NULL, *log_level = NULL;
     bool check_only = false;
     int o;
@@ -191,7 +193,7 @@ out:
     cg_connectors_stop(connectors);
     cg_connectors_config_free(ccfg); /* only when the connectors never started */
     if (srv)
-        cg_server_drain_bus(srv);
+        cg_server_drain_handoff(srv);
     cg_server_destroy(srv);
     cg_bayeux_destroy(bayeux);
     cg_handoff_destroy(handoff);

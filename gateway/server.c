@@ -158,7 +158,7 @@ static void bus_publish(void *arg, const char *channel, const char *data, size_t
     cg_bayeux_publish_data(srv->env.bayeux, channel, data, len);
 }
 
-void cg_server_drain_bus(cg_server_t *srv)
+void cg_server_drain_handoff(cg_server_t *srv)
 {
     cg_handoff_handler_t h = {.publish = bus_publish, .arg = srv};
     cg_handoff_drain(srv->env.handoff, &h);
@@ -175,8 +175,7 @@ static int ws_receive(cg_pss_t *pss, const void *in, size_t len)
                          sizeof(reason) - 1);
         return -1;
     }
-    if (cg_buf_append(&pss->in, in, len))
-        return -1;
+    cg_buf_append(&pss->in, in, len);
     if (!lws_is_final_fragment(pss->wsi) || lws_remaining_packet_payload(pss->wsi))
         return 0;
     return pss->handler->message(pss);
@@ -192,7 +191,7 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv)
-            cg_server_drain_bus(srv);
+            cg_server_drain_handoff(srv);
         return 0;
 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {

@@ -31,7 +31,7 @@ int cg_server_service(cg_server_t *srv, int timeout_ms);
 void cg_server_wake(void *srv);
 /* Loop thread: dispatches what is on the handoff now (used once more after connectors stopped, so
  * their last completions run and free what they carry). */
-void cg_server_drain_bus(cg_server_t *srv);
+void cg_server_drain_handoff(cg_server_t *srv);
 /* The port actually bound (useful with port 0). */
 int cg_server_port(const cg_server_t *srv);
 void cg_server_destroy(cg_server_t *srv);

@@ -85,7 +85,7 @@ cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name)
     return NULL;
 }
 
-int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub)
+void cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub)
 {
     if (s->nsubs == s->subs_cap) {
         s->subs_cap = s->subs_cap ? s->subs_cap * 2 : 2;
@@ -93,7 +93,6 @@ int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub)
     }
     s->subs[s->nsubs++] = sub;
     s->sub_bytes += CG_SUBSCRIPTION_COST(strlen(cg_subscription_name(sub)));
-    return 0;
 }
 
 void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub)
@@ -168,14 +167,13 @@ void cg_conn_free(cg_conn_t *c)
     cg_buf_free(&c->replies);
 }
 
-int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f)
+void cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f)
 {
     if (c->nframes == c->frames_cap) {
         c->frames_cap = c->frames_cap ? c->frames_cap * 2 : 8;
         c->frames = cg_realloc(c->frames, c->frames_cap * sizeof(*c->frames));
     }
     c->frames[c->nframes++] = f;
-    return 0;
 }
 
 void cg_conn_clear_frames(cg_conn_t *c)

@@ -86,7 +86,7 @@ struct cg_conn {
     size_t nframes, frames_cap;
 };
 
-/* Session queue. Returns 0, or -1 when the bounds would be exceeded or memory is short. */
+/* Session queue. Returns 0, or -1 when the bounds would be exceeded. */
 int cg_session_enqueue(cg_session_t *s, cg_frame_t *f, size_t max_messages, size_t max_bytes);
 /* Takes the oldest frame (the caller owns its reference); NULL when empty. */
 cg_frame_t *cg_session_dequeue(cg_session_t *s);
@@ -95,7 +95,7 @@ size_t cg_session_queued(const cg_session_t *s);
 
 /* Subscription bookkeeping of the session (the index entries live in channel.c). */
 cg_subscription_t *cg_session_find_sub(const cg_session_t *s, const char *name);
-int cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub);
+void cg_session_add_sub(cg_session_t *s, cg_subscription_t *sub);
 void cg_session_remove_sub(cg_session_t *s, cg_subscription_t *sub);
 /* What the session's subscriptions cost against limits.max_subscription_bytes. */
 size_t cg_session_sub_bytes(const cg_session_t *s);
@@ -115,7 +115,7 @@ size_t cg_conn_queued(const cg_conn_t *c);
 void cg_conn_init(cg_conn_t *c, const cg_conn_ops_t *ops, cg_transport_t t);
 void cg_conn_free(cg_conn_t *c);
 /* Polling transports: frames taken at release. */
-int cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f);
+void cg_conn_push_frame(cg_conn_t *c, cg_frame_t *f);
 void cg_conn_clear_frames(cg_conn_t *c);
 
 #endif

@@ -55,19 +55,16 @@ static int load(cg_pss_t *pss, const char *path)
     } else {
         cg_buf_reset(&pss->resp);
         size_t want = (size_t)st.st_size;
-        if (cg_buf_reserve(&pss->resp, want)) {
-            status = 500;
-        } else {
-            size_t got = 0;
-            while (got < want) {
-                ssize_t n = read(fd, cg_buf_data(&pss->resp) + got, want - got);
-                if (n <= 0)
-                    break;
-                got += (size_t)n;
-            }
-            pss->resp.len = got;
-            status = got == want ? 0 : 500;
+        cg_buf_reserve(&pss->resp, want);
+        size_t got = 0;
+        while (got < want) {
+            ssize_t n = read(fd, cg_buf_data(&pss->resp) + got, want - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
         }
+        pss->resp.len = got;
+        status = got == want ? 0 : 500;
     }
     close(fd);
     return status;

@@ -110,8 +110,7 @@ static int ws_writeable(cg_pss_t *pss)
         cg_buf_reset(out);
         cg_buf_append(out, "[", 1);
         cg_bayeux_collect(b, c, out, 1, MAX_WRITE_BYTES, true);
-        if (cg_buf_append(out, "]", 1))
-            return -1;
+        cg_buf_append(out, "]", 1);
         if (lws_write(pss->wsi, (unsigned char *)cg_buf_data(out), out->len, LWS_WRITE_TEXT) < 0)
             return -1;
         if (!pss->ws_deflate)

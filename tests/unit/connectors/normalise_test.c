@@ -218,17 +218,19 @@ static void test_buf_empty(void)
 {
     cg_buf_t b;
     cg_buf_init(&b, 16);
-    CHECK(cg_buf_append(&b, NULL, 0) == 0);
+    cg_buf_append(&b, NULL, 0);
     CHECK(b.len == 0);
-    CHECK(cg_buf_append_json_string(&b, NULL, 0) == 0);
+    cg_buf_append_json_string(&b, NULL, 0);
     CHECK(b.len == 2 && !memcmp(cg_buf_data(&b), "\"\"", 2));
     cg_buf_consume(&b, 0);
     CHECK(b.len == 2);
     cg_buf_t e;
     cg_buf_init(&e, 0);
-    CHECK(cg_buf_append(&b, cg_buf_data(&e), e.len) == 0); /* an empty buffer's data is NULL */
+    cg_buf_append(&b, cg_buf_data(&e), e.len); /* an empty buffer's data is NULL */
+    CHECK(b.len == 2);
     CHECK(cg_base64_append(&e, NULL, 0) == 0 && e.len == 0);
-    CHECK(cg_buf_append(&e, "x", 1) == 0 && e.len == 1);
+    cg_buf_append(&e, "x", 1);
+    CHECK(e.len == 1);
     cg_buf_free(&e);
     cg_buf_free(&b);
 }
