@@ -3,7 +3,7 @@
  * "file:line: key: problem", every problem reported, nothing ignored (unknown keys, bad regexes,
  * bad templates, templates that cannot be filled for the route's source, librdkafka settings it
  * does not know or gives the wrong role). Each section is a settings table (settings.h).
- * Parsed once at start, then read-only (route counters excepted: see route.h). */
+ * Parsed once at start, then read-only. */
 #ifndef CG_CONNECTORS_CONFIG_H
 #define CG_CONNECTORS_CONFIG_H
 
