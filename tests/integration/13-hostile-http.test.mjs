@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {startGateway, testConfig, withLog, sleep, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {startGateway, testConfig, withLog, sleep, CLIENT_ID_RE, withGateway} from './lib/gateway.mjs';
 import {HttpSession, WsSession, CookieJar, postBayeux, reply} from './lib/raw.mjs';
 import {RawHttp, rawRequest, handshakeBody, httpRequestBytes, postCometdBytes, cpuOver} from './lib/hostile.mjs';
 
@@ -45,16 +45,6 @@ function sectionGateway(makeConfig) {
   return h;
 }
 
-// Runs fn(gw) against a gateway of its own, then stops it (exit 0, no sanitizer report).
-async function withGateway(config, fn) {
-  const gw = await startGateway({config});
-  try {
-    await withLog(gw, () => fn(gw))();
-    await gw.stop();
-  } finally {
-    await gw.kill();
-  }
-}
 
 const hsId = (tag) => `hs-${tag}-${Math.floor(Math.random() * 1e9)}`;
 

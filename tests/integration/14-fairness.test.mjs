@@ -6,20 +6,10 @@
 // Each test has a gateway of its own (their configs differ, and F's limits are per address).
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, withLog, sleep} from './lib/gateway.mjs';
+import {startGateway, testConfig, withLog, sleep, withGateway} from './lib/gateway.mjs';
 import {postBayeux, WsSession, reply} from './lib/raw.mjs';
 import {postBayeuxFrom, getStats, serverHoldsConnection, pollUntil} from './lib/hostile.mjs';
 
-// Runs fn(gw) against a gateway of its own, then stops it (exit 0, no sanitizer report).
-async function withGateway(config, fn) {
-  const gw = await startGateway({config});
-  try {
-    await withLog(gw, () => fn(gw))();
-    await gw.stop();
-  } finally {
-    await gw.kill();
-  }
-}
 
 const hsMsg = (id) => ({id, channel: '/meta/handshake', version: '1.0', minimumVersion: '1.0', supportedConnectionTypes: ['long-polling']});
 

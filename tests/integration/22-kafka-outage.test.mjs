@@ -2,27 +2,14 @@
 // produced and comes back, then a leader moves: every message reaches the browser exactly once and
 // in order per partition. A burst larger than the bus bound pauses consumption instead of losing
 // messages. Brokers unreachable at start: the gateway serves clients and connects later.
-import {test, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {startGateway, testConfig, sleep} from './lib/gateway.mjs';
+import {startGateway, testConfig, sleep, cleanupList} from './lib/gateway.mjs';
 import {makeCometD, handshake, subscribe, disconnect} from './lib/cometd-client.mjs';
 import {Inbox} from './lib/raw.mjs';
 import {startKafkaMock, kafkaProducer, kafkaProduce, waitStats, connector} from './lib/brokers.mjs';
 
-// Safety nets for a test that failed half-way (kill, mock stop). Every step runs; the first
-// error is rethrown, not swallowed. A test that passes has already stopped its gateway itself.
-const cleanups = [];
-after(async () => {
-  let first;
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch (e) {
-      first ??= e;
-    }
-  }
-  if (first) throw first;
-});
+const cleanups = cleanupList(); // safety nets for a test that failed half-way
 
 // Ends a test: its clients disconnect, then the gateway must exit cleanly (code 0 within 3 s,
 // no sanitizer report): a crash or leak after the outage fails the test.

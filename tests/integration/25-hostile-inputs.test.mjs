@@ -7,26 +7,14 @@
 // D. SIGTERM 1 s after every broker went down, with a consumer and a producer route: exit 0
 //    within 2 s.
 // Each test stops its own gateway with stop(): exit 0 and no sanitizer report in its stderr.
-import {test, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import {startGateway, testConfig, withLog, sleep, HOST, CLIENT_ID_RE} from './lib/gateway.mjs';
+import {startGateway, testConfig, withLog, sleep, HOST, CLIENT_ID_RE, cleanupList} from './lib/gateway.mjs';
 import {WsSession, assertServing} from './lib/raw.mjs';
 import {startKafkaMock, kafkaProduce, msgpack, waitStats, connector} from './lib/brokers.mjs';
 
-// Safety nets for a test that failed half-way; a passing test has already stopped its gateway.
-const cleanups = [];
-after(async () => {
-  let first;
-  for (const c of cleanups.reverse()) {
-    try {
-      await c();
-    } catch (e) {
-      first ??= e;
-    }
-  }
-  if (first) throw first;
-});
+const cleanups = cleanupList(); // safety nets for a test that failed half-way
 
 async function gateway(config) {
   const gw = await startGateway({config});

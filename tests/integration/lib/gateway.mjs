@@ -279,3 +279,33 @@ export function gatewayForFile(startArgs, onStart) {
   });
   return (name, fn) => test(name, withLog(() => gw, fn));
 }
+
+// Runs fn(gw) against a gateway of its own, then stops it (exit 0, no sanitizer report).
+export async function withGateway(config, fn) {
+  const gw = await startGateway({config});
+  try {
+    await withLog(gw, () => fn(gw))();
+    await gw.stop();
+  } finally {
+    await gw.kill();
+  }
+}
+
+// Safety nets for tests that may fail half-way: cleanup.push(fn) registers a step (kill a
+// gateway, stop a mock cluster); every step runs after the file's tests, last first, and the
+// first error is rethrown, not swallowed. A test that passes has already stopped its gateway.
+export function cleanupList() {
+  const cleanups = [];
+  after(async () => {
+    let first;
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first) throw first;
+  });
+  return cleanups;
+}
