@@ -5,6 +5,7 @@
 
 #include "../cg_test.h"
 #include "connectors_config.h"
+#include "load_config.h"
 
 static char reported[8192];
 static void report(void *arg, const char *line)
@@ -17,15 +18,8 @@ static void report(void *arg, const char *line)
 /* Loads `text` (core first, then the connector sections); the number of problems. */
 static int load(const char *text, cg_connectors_config_t **out)
 {
-    static cg_config_t cfg;
     reported[0] = '\0';
-    *out = NULL;
-    cg_config_defaults(&cfg);
-    int e = cg_config_load_text(&cfg, "t.yaml", text, strlen(text), report, NULL);
-    if (!e)
-        e = cg_connectors_config_load(&cfg, out, report, NULL);
-    cg_config_free(&cfg);
-    return e;
+    return cg_test_load_config(text, out, report);
 }
 
 /* One bad config: exactly one problem, and it says `want`. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "connectors_config.h"
+#include "load_config.h"
 #include "normalise.h"
 #include "route.h"
 
@@ -21,13 +22,7 @@ static int failures;
 
 static int load(const char *text, cg_connectors_config_t **out)
 {
-    static cg_config_t cfg;
-    cg_config_defaults(&cfg);
-    int e = cg_config_load_text(&cfg, "t.yaml", text, strlen(text), NULL, NULL);
-    if (!e)
-        e = cg_connectors_config_load(&cfg, out, NULL, NULL);
-    cg_config_free(&cfg);
-    return e;
+    return cg_test_load_config(text, out, NULL);
 }
 
 /* The routes, in order: json, msgpack, text, bytes, msgpack with max_size 64. */
