@@ -6,19 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cg_test.h"
 #include "connectors_config.h"
 #include "load_config.h"
 #include "normalise.h"
 #include "route.h"
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static int load(const char *text, cg_connectors_config_t **out)
 {
@@ -104,7 +96,7 @@ static void test_hostile_msgpack(const cg_route_t *r)
         CHECK(rc == CG_NORM_EPAYLOAD);
         if (!strstr(err, cases[i].why)) {
             fprintf(stderr, "case %s: err '%s', expected '%s'\n", cases[i].hex, err, cases[i].why);
-            failures++;
+            cg_test_failed++;
         }
     }
 }
@@ -242,9 +234,5 @@ int main(void)
     test_max_size(cc->routes[4]);
     test_buf_empty();
     cg_connectors_config_free(cc);
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    else
-        printf("normalise_test: ok\n");
-    return failures ? 1 : 0;
+    TEST_MAIN_END();
 }

@@ -6,19 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cg_test.h"
 #include "connectors_config.h"
 #include "load_config.h"
 #include "normalise.h"
 #include "route.h"
-
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static void test_templates(void)
 {
@@ -230,7 +222,7 @@ static void check_table(const cg_settings_table_t *t, json_t *props, json_t *pro
             if (!p || !schema_type_agrees(st, p)) {
                 fprintf(stderr, "schema %s %s%s (%s)\n", p ? "disagrees on" : "lacks", t->name,
                         st->key, cg_settings_type_name(st->type));
-                failures++;
+                cg_test_failed++;
             }
         }
     }
@@ -250,7 +242,7 @@ static void check_table(const cg_settings_table_t *t, json_t *props, json_t *pro
                 found |= !strcmp(t->aliases[a].old, k);
             if (!found) {
                 fprintf(stderr, "schema has %s%s, the table does not\n", t->name, k);
-                failures++;
+                cg_test_failed++;
             }
         }
     }
@@ -292,9 +284,5 @@ int main(int argc, char **argv)
     test_normalise();
     test_bad_configs();
     test_schema_agreement(argc > 1 ? argv[1] : "schemas/config.schema.json");
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    else
-        printf("route_test: ok\n");
-    return failures ? 1 : 0;
+    TEST_MAIN_END();
 }
