@@ -56,6 +56,7 @@ struct cg_bayeux {
     cg_dlist_t held, idle;
     cg_channel_index_t *channels;
     uint64_t publish_seq;
+    uint64_t last_tick_ms, no_sweep_until_ms; /* see cg_bayeux_tick */
     uint64_t next_message_id;
     cg_session_t **doomed; /* overflowed during a fan-out, destroyed after it */
     size_t ndoomed, doomed_cap;
@@ -1021,6 +1022,13 @@ void cg_bayeux_tick(cg_bayeux_t *b)
 {
     uint64_t now = cg_now_ms();
     uint64_t max_interval = (uint64_t)b->cfg->bayeux.max_interval_ms;
+    /* The loop stood still for over a second (a long stall, a paused machine): clients could not
+     * reach us meanwhile, and their next /meta/connect may be waiting in a socket right now.
+     * Idle time that passed while nobody could be served does not count against them: no
+     * sweep until a whole max_interval has passed with the loop running. */
+    if (b->last_tick_ms && now - b->last_tick_ms > 1000)
+        b->no_sweep_until_ms = now + max_interval;
+    b->last_tick_ms = now;
     /* Both lists are ordered: only what is due is touched. */
     while (b->held.first) {
         cg_session_t *s = cg_dlist_entry(b->held.first, cg_session_t, timer);
@@ -1028,7 +1036,7 @@ void cg_bayeux_tick(cg_bayeux_t *b)
             break;
         release_connect(b, s->conn, CG_RELEASE_TIMEOUT); /* moves it to the idle list */
     }
-    while (b->idle.first) {
+    while (b->idle.first && now >= b->no_sweep_until_ms) {
         cg_session_t *s = cg_dlist_entry(b->idle.first, cg_session_t, timer);
         if (now - s->idle_since_ms <= max_interval)
             break;
